@@ -105,14 +105,15 @@ internal static class CSharpWriter
             w.Append(CultureInfo.InvariantCulture, $"{indent}/// <summary>An anonymous {kind} member: {record.Size} bytes, aligned to {record.Align}.</summary>\n");
         }
 
-        w.Append(CultureInfo.InvariantCulture, $"{indent}[StructLayout(LayoutKind.{(record.IsUnion ? "Explicit" : "Sequential")})]\n");
+        var explicitLayout = record.IsUnion || record.NeedsAlignmentField;
+        w.Append(CultureInfo.InvariantCulture, $"{indent}[StructLayout(LayoutKind.{(explicitLayout ? "Explicit" : "Sequential")})]\n");
         w.Append(CultureInfo.InvariantCulture, $"{indent}public {(record.NeedsUnsafe ? "unsafe " : "")}partial struct {record.CsName}\n{indent}{{\n");
         var inner = indent + "    ";
         var members = new List<string>();
         foreach (var field in record.Fields)
         {
             var m = new StringBuilder();
-            if (record.IsUnion)
+            if (explicitLayout)
             {
                 m.Append(CultureInfo.InvariantCulture, $"{inner}[FieldOffset({field.Offset})]\n");
             }
@@ -122,6 +123,15 @@ internal static class CSharpWriter
                 ? $"{inner}public fixed {field.CsType} {Id(field.Name)}[{field.FixedCount}];\n"
                 : $"{inner}public {field.CsType} {Id(field.Name)};\n");
             members.Add(m.ToString());
+        }
+
+        if (record.NeedsAlignmentField)
+        {
+            // C aligns the struct for its flexible array member's elements; a C# struct is aligned by
+            // its fields only, so an overlapping private field of that alignment stands in for it.
+            var alignType = record.Align switch { 2 => "ushort", 4 => "uint", 8 => "ulong", _ => throw new NotSupportedException($"alignment {record.Align}") };
+            members.Add($"{inner}/// <summary>Gives the struct C's alignment of {record.Align}, which its flexible array member imposes.</summary>\n" +
+                        $"{inner}[FieldOffset(0)]\n{inner}private readonly {alignType} _alignment;\n");
         }
 
         foreach (var field in record.Fields.Where(f => f.MembersPromoted is not null))

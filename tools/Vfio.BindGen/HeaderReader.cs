@@ -72,7 +72,10 @@ internal sealed partial class HeaderReader : IDisposable
                     continue;
                 }
 
-                if (file is null || !own.Contains(file) || spec.MacroFilter is not null)
+                var declaredHere = spec.MacroFilter is null
+                    ? file is not null && own.Contains(file)
+                    : spec.RecordFilter is not null && Regex.IsMatch(Spelling(cursor), spec.RecordFilter);
+                if (!declaredHere)
                 {
                     continue;
                 }
@@ -303,8 +306,18 @@ internal sealed partial class HeaderReader : IDisposable
                     break;
                 case CXCursorKind.FieldDecl:
                     ReadField(child, name, record, unnamedTypes, model);
+                    if (clang_getCanonicalType(clang_getCursorType(child)).Kind != CXTypeKind.IncompleteArray)
+                    {
+                        record.FieldsAlign = Math.Max(record.FieldsAlign, clang_Type_getAlignOf(clang_getCursorType(child)));
+                    }
+
                     break;
             }
+        }
+
+        foreach (var nested in record.Nested.Where(n => record.Fields.Any(f => f.MembersPromoted == n)))
+        {
+            record.FieldsAlign = Math.Max(record.FieldsAlign, nested.Align);
         }
 
         return record;

@@ -7,6 +7,7 @@ namespace Vfio.BindGen;
 /// <param name="OwnHeaders">Only items declared in these headers are generated (null: <see cref="Includes"/>).</param>
 /// <param name="MacroFilter">When set, only macros whose name matches are generated (for libc, whose
 /// constants are spread over many internal headers).</param>
+/// <param name="RecordFilter">With <paramref name="MacroFilter"/>: the structs to generate, by name.</param>
 /// <param name="SystemHeaders">Parse against the C library's headers (/usr/include) instead of the uapi folder alone.</param>
 /// <param name="ErrnoNames">Also generate <c>NameOf(int)</c>, mapping each value to its first name.</param>
 internal sealed record HeaderSpec(
@@ -15,6 +16,7 @@ internal sealed record HeaderSpec(
     string[] Includes,
     string[]? OwnHeaders = null,
     string? MacroFilter = null,
+    string? RecordFilter = null,
     bool SystemHeaders = false,
     bool ErrnoNames = false)
 {
@@ -26,6 +28,7 @@ internal sealed record HeaderSpec(
         new("errno.g.cs", "Errno", ["asm-generic/errno.h"], OwnHeaders: ["asm-generic/errno-base.h", "asm-generic/errno.h"], ErrnoNames: true),
         new("libc.g.cs", "LibcConstants", ["fcntl.h", "sys/mman.h", "sys/eventfd.h", "poll.h"],
             MacroFilter: "^(O_(RDONLY|WRONLY|RDWR|CLOEXEC|NONBLOCK|SYNC)|PROT_(NONE|READ|WRITE|EXEC)|MAP_(SHARED|PRIVATE|ANONYMOUS|FIXED|FIXED_NOREPLACE|POPULATE|LOCKED|NORESERVE|HUGETLB|HUGE_SHIFT)|MFD_(CLOEXEC|ALLOW_SEALING|HUGETLB)|EFD_(CLOEXEC|NONBLOCK|SEMAPHORE)|POLL(IN|PRI|OUT|ERR|HUP|NVAL))$",
+            RecordFilter: "^pollfd$",
             SystemHeaders: true),
     ];
 

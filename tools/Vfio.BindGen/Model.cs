@@ -17,6 +17,12 @@ internal sealed class RecordModel
     public required long Size { get; init; }
     public required long Align { get; init; }
     public string CsName { get; set; } = "";
+
+    /// <summary>The largest alignment of the fixed fields. Less than <see cref="Align"/> when only a
+    /// flexible array member asks for more, which C# can express only with an explicit layout.</summary>
+    public long FieldsAlign { get; set; } = 1;
+
+    public bool NeedsAlignmentField => Align > FieldsAlign;
     public List<FieldModel> Fields { get; } = [];
     public List<RecordModel> Nested { get; } = [];
     public List<FlexibleArrayModel> FlexibleArrays { get; } = [];

@@ -14,6 +14,22 @@ using System.Runtime.InteropServices;
 
 namespace Vfio.Native;
 
+/// <summary><c>struct pollfd</c> from <c>fcntl.h, sys/mman.h, sys/eventfd.h, poll.h</c>: 8 bytes, aligned to 4.</summary>
+[NativeTypeName("struct pollfd")]
+[NativeHeader("fcntl.h, sys/mman.h, sys/eventfd.h, poll.h")]
+[StructLayout(LayoutKind.Sequential)]
+public partial struct pollfd
+{
+    [NativeTypeName("int")]
+    public int fd;
+
+    [NativeTypeName("short")]
+    public short events;
+
+    [NativeTypeName("short")]
+    public short revents;
+}
+
 /// <summary>The <c>#define</c> constants and anonymous enums of <c>fcntl.h, sys/mman.h, sys/eventfd.h, poll.h</c>, values as the compiler evaluates them.</summary>
 [NativeHeader("fcntl.h, sys/mman.h, sys/eventfd.h, poll.h")]
 public static partial class LibcConstants

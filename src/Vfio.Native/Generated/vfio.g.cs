@@ -125,17 +125,24 @@ public partial struct vfio_region_sparse_mmap_area
 /// <summary><c>struct vfio_region_info_cap_sparse_mmap</c> from <c>linux/vfio.h</c>: 16 bytes, aligned to 8.</summary>
 [NativeTypeName("struct vfio_region_info_cap_sparse_mmap")]
 [NativeHeader("linux/vfio.h")]
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Explicit)]
 public partial struct vfio_region_info_cap_sparse_mmap
 {
+    [FieldOffset(0)]
     [NativeTypeName("struct vfio_info_cap_header")]
     public vfio_info_cap_header header;
 
+    [FieldOffset(8)]
     [NativeTypeName("__u32")]
     public uint nr_areas;
 
+    [FieldOffset(12)]
     [NativeTypeName("__u32")]
     public uint reserved;
+
+    /// <summary>Gives the struct C's alignment of 8, which its flexible array member imposes.</summary>
+    [FieldOffset(0)]
+    private readonly ulong _alignment;
 
     /// <summary>Byte offset of the flexible array member <c>areas</c> (<c>struct vfio_region_sparse_mmap_area[]</c>).</summary>
     public const int areas_Offset = 16;
@@ -701,17 +708,24 @@ public partial struct vfio_iova_range
 /// <summary><c>struct vfio_iommu_type1_info_cap_iova_range</c> from <c>linux/vfio.h</c>: 16 bytes, aligned to 8.</summary>
 [NativeTypeName("struct vfio_iommu_type1_info_cap_iova_range")]
 [NativeHeader("linux/vfio.h")]
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Explicit)]
 public partial struct vfio_iommu_type1_info_cap_iova_range
 {
+    [FieldOffset(0)]
     [NativeTypeName("struct vfio_info_cap_header")]
     public vfio_info_cap_header header;
 
+    [FieldOffset(8)]
     [NativeTypeName("__u32")]
     public uint nr_iovas;
 
+    [FieldOffset(12)]
     [NativeTypeName("__u32")]
     public uint reserved;
+
+    /// <summary>Gives the struct C's alignment of 8, which its flexible array member imposes.</summary>
+    [FieldOffset(0)]
+    private readonly ulong _alignment;
 
     /// <summary>Byte offset of the flexible array member <c>iova_ranges</c> (<c>struct vfio_iova_range[]</c>).</summary>
     public const int iova_ranges_Offset = 16;

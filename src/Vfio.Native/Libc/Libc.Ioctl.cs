@@ -1,0 +1,18 @@
+using System.Runtime.InteropServices;
+
+namespace Vfio.Native;
+
+public static unsafe partial class Libc
+{
+    // ioctl is variadic in C. On the Linux ABIs we target (x86_64 SysV, AArch64 AAPCS64) a variadic
+    // integer or pointer argument travels exactly like a fixed one, so both forms below are exact.
+
+    /// <summary><c>int ioctl(int fd, unsigned long request, void *argp)</c>: requests that take a pointer.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, void* argp);
+
+    /// <summary><c>int ioctl(int fd, unsigned long request, unsigned long arg)</c>: requests that take an integer
+    /// (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU) or nothing.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, nuint arg);
+}

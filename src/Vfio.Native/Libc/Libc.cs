@@ -1,0 +1,10 @@
+namespace Vfio.Native;
+
+/// <summary>The C library calls a VFIO user needs, one entry point per file (Libc.Open.cs, Libc.Ioctl.cs...),
+/// declared as close to their C prototypes as C# allows. Every call sets the last P/Invoke error, so a
+/// failure's errno is read with <see cref="System.Runtime.InteropServices.Marshal.GetLastPInvokeError"/>
+/// and turned into an exception by <see cref="SystemCallException.FromLastError"/>.</summary>
+public static unsafe partial class Libc
+{
+    private const string LibraryName = "libc";
+}

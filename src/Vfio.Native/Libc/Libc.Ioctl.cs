@@ -15,4 +15,13 @@ public static unsafe partial class Libc
     /// (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU) or nothing.</summary>
     [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int ioctl(int fd, nuint request, nuint arg);
+
+    /// <summary><c>ioctl</c> with a pointer to <paramref name="argument"/>: the struct (or array) the request reads and fills.</summary>
+    public static int ioctl(int fd, nuint request, Span<byte> argument)
+    {
+        fixed (byte* p = argument)
+        {
+            return ioctl(fd, request, p);
+        }
+    }
 }

@@ -14,4 +14,12 @@ public static unsafe partial class Libc
     /// <summary><c>int munmap(void *addr, size_t length)</c>.</summary>
     [LibraryImport(LibraryName, EntryPoint = "munmap", SetLastError = true)]
     public static partial int munmap(void* addr, nuint length);
+
+    /// <summary><c>mmap</c> with the address as a number, for callers that keep no pointers;
+    /// returns <c>-1</c> (<see cref="MAP_FAILED"/>) on failure.</summary>
+    public static nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset) =>
+        (nint)mmap((void*)addr, length, prot, flags, fd, offset);
+
+    /// <summary><c>munmap</c> with the address as a number.</summary>
+    public static int munmap(nint addr, nuint length) => munmap((void*)addr, length);
 }

@@ -1,0 +1,119 @@
+using Vfio.Native;
+using Vfio.Platform.Kernel;
+
+namespace Vfio.Platform.Interrupts;
+
+/// <summary>A Linux eventfd: the kernel's way to tell userspace that an interrupt fired. Waiting is a
+/// poll plus an 8-byte read, with no allocation.</summary>
+public sealed class EventFd : IDisposable
+{
+    private readonly ISyscalls _sys;
+    private readonly KernelFd _fd;
+
+    private EventFd(ISyscalls sys, KernelFd fd)
+    {
+        _sys = sys;
+        _fd = fd;
+    }
+
+    /// <summary>The descriptor number, for handing to the kernel.</summary>
+    public int Fd => _fd.Fd;
+
+    /// <summary>Creates a non-blocking, close-on-exec eventfd.</summary>
+    public static EventFd Create() => Create(LinuxSyscalls.Instance);
+
+    internal static EventFd Create(ISyscalls sys)
+    {
+        var fd = sys.EventFd(0, LibcConstants.EFD_CLOEXEC | LibcConstants.EFD_NONBLOCK);
+        return fd < 0 ? throw new VfioException("eventfd", "interrupt", -fd) : new EventFd(sys, new KernelFd(sys, fd));
+    }
+
+    /// <summary>Adds <paramref name="count"/> to the counter, waking a waiter (what the kernel does when the IRQ fires).</summary>
+    public void Signal(ulong count = 1)
+    {
+        Span<byte> value = stackalloc byte[8];
+        System.Runtime.InteropServices.MemoryMarshal.Write(value, in count);
+        var written = _sys.Write(_fd.Fd, value);
+        if (written != 8)
+        {
+            throw new VfioException("write(eventfd)", "interrupt", written < 0 ? (int)-written : Errno.EIO);
+        }
+    }
+
+    /// <summary>Waits until the counter is non-zero or <paramref name="timeout"/> passes; returns the
+    /// count (how many signals were merged) and resets it, or 0 on timeout.</summary>
+    public ulong Wait(TimeSpan timeout)
+    {
+        var ms = timeout == Timeout.InfiniteTimeSpan ? -1 : (int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 0, int.MaxValue);
+        Span<pollfd> fds = [new pollfd { fd = _fd.Fd, events = (short)LibcConstants.POLLIN }];
+        while (true)
+        {
+            var ready = _sys.Poll(fds, ms);
+            if (ready == -Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (ready < 0)
+            {
+                throw new VfioException("poll(eventfd)", "interrupt", -ready);
+            }
+
+            if (ready == 0)
+            {
+                return 0;
+            }
+
+            var count = TryRead();
+            if (count != 0)
+            {
+                return count;
+            }
+        }
+    }
+
+    /// <summary>Reads and resets the counter without waiting; 0 when nothing was signalled.</summary>
+    public ulong TryRead()
+    {
+        Span<byte> value = stackalloc byte[8];
+        var read = _sys.Read(_fd.Fd, value);
+        if (read == -Errno.EAGAIN)
+        {
+            return 0;
+        }
+
+        return read == 8
+            ? System.Runtime.InteropServices.MemoryMarshal.Read<ulong>(value)
+            : throw new VfioException("read(eventfd)", "interrupt", read < 0 ? (int)-read : Errno.EIO);
+    }
+
+    /// <summary>Waits without blocking the caller's thread; completes with the count, or throws
+    /// <see cref="OperationCanceledException"/>. The wait runs on a pool thread in short poll slices
+    /// so cancellation is seen within 50 ms.</summary>
+    public async ValueTask<ulong> WaitAsync(CancellationToken cancellationToken = default)
+    {
+        var immediate = TryRead();
+        if (immediate != 0)
+        {
+            return immediate;
+        }
+
+        return await Task.Run(
+            () =>
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var count = Wait(TimeSpan.FromMilliseconds(50));
+                    if (count != 0)
+                    {
+                        return count;
+                    }
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the eventfd.</summary>
+    public void Dispose() => _fd.Dispose();
+}

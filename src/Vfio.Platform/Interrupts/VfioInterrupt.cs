@@ -1,0 +1,111 @@
+using Vfio.Native;
+
+namespace Vfio.Platform.Interrupts;
+
+/// <summary>One device interrupt wired to an eventfd (<c>VFIO_DEVICE_SET_IRQS</c>, <c>DATA_EVENTFD |
+/// ACTION_TRIGGER</c>). For an AUTOMASKED (level-triggered) interrupt the kernel masks the line when
+/// it fires: the handler clears the cause in the device first, then calls <see cref="Unmask"/>; unmasking
+/// before clearing makes it fire again at once.</summary>
+/// <example>
+/// <code>
+/// using var irq = device.EnableInterrupt(0);
+/// if (irq.Wait(TimeSpan.FromSeconds(1)) != 0)
+/// {
+///     regs.Write32(0x30, regs.Read32(0x30)); // clear the cause (SDHCI: write 1 to clear)
+///     irq.Unmask();
+/// }
+/// </code>
+/// </example>
+public sealed class VfioInterrupt : IDisposable
+{
+    private readonly VfioDevice _device;
+    private readonly EventFd _eventFd;
+    private readonly byte[] _actionBuffer = new byte[vfio_irq_set.data_Offset];
+    private bool _disposed;
+
+    private VfioInterrupt(VfioDevice device, VfioIrqInfo info, int subindex, EventFd eventFd)
+    {
+        _device = device;
+        Info = info;
+        Subindex = subindex;
+        _eventFd = eventFd;
+    }
+
+    /// <summary>The IRQ index's info.</summary>
+    public VfioIrqInfo Info { get; }
+
+    /// <summary>The vector within the index.</summary>
+    public int Subindex { get; }
+
+    internal static VfioInterrupt Create(VfioDevice device, VfioIrqInfo info, int subindex)
+    {
+        var eventFd = EventFd.Create(device.Sys);
+        try
+        {
+            var result = device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_EVENTFD | VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, info.Index, subindex, 1, [eventFd.Fd]);
+            if (result < 0)
+            {
+                throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {info.Index}, eventfd)", device.Name, -result,
+                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (sdhci-probe bind --unsafe-interrupts)." : null);
+            }
+
+            return new VfioInterrupt(device, info, subindex, eventFd);
+        }
+        catch
+        {
+            eventFd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the interrupt; returns how many times it fired since the last wait, 0 on timeout.</summary>
+    public ulong Wait(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _eventFd.Wait(timeout);
+    }
+
+    /// <summary>Waits without blocking the caller's thread.</summary>
+    public ValueTask<ulong> WaitAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _eventFd.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Masks the interrupt (<c>ACTION_MASK</c>).</summary>
+    public void Mask() => Action(VfioUapi.VFIO_IRQ_SET_ACTION_MASK, "mask");
+
+    /// <summary>Unmasks the interrupt (<c>ACTION_UNMASK</c>): after the cause is cleared in the device.</summary>
+    public void Unmask() => Action(VfioUapi.VFIO_IRQ_SET_ACTION_UNMASK, "unmask");
+
+    /// <summary>Fires the interrupt from software (<c>DATA_NONE | ACTION_TRIGGER</c>), for tests and benchmarks.</summary>
+    public void Trigger() => Action(VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, "trigger");
+
+    private void Action(uint action, string what)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var result = _device.SetIrqs(_actionBuffer, VfioUapi.VFIO_IRQ_SET_DATA_NONE | action, Info.Index, Subindex, 1, []);
+        if (result < 0)
+        {
+            throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {Info.Index}, {what})", _device.Name, -result);
+        }
+    }
+
+    /// <summary>Disconnects the eventfd from the interrupt and closes it.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (!_device.Fd.IsClosed)
+        {
+            _ = _device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_NONE | VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, Info.Index, 0, 0, []);
+        }
+
+        _eventFd.Dispose();
+        _device.Forget(this);
+    }
+}

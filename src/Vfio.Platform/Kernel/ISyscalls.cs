@@ -1,0 +1,37 @@
+namespace Vfio.Platform.Kernel;
+
+/// <summary>The one seam between the safe API and the kernel. Every call returns what the kernel
+/// returns, with errors as a negative errno (the kernel's own convention), so a substitute can
+/// produce any failure on demand. <see cref="LinuxSyscalls"/> is the real one.</summary>
+internal interface ISyscalls
+{
+    int Open(string path, int flags);
+
+    int Close(int fd);
+
+    /// <summary>An ioctl whose argument is an integer (or unused).</summary>
+    int Ioctl(int fd, uint request, nuint argument);
+
+    /// <summary>An ioctl whose argument points to <paramref name="argument"/>, which the kernel reads and may
+    /// fill. An array rather than a span so a substitute can see and fill it; callers on hot paths
+    /// (interrupt unmask) reuse one array.</summary>
+    int Ioctl(int fd, uint request, byte[] argument);
+
+    /// <summary>Maps and returns the address, or a negative errno.</summary>
+    nint Mmap(nuint length, int protection, int flags, int fd, long offset);
+
+    int Munmap(nint address, nuint length);
+
+    int EventFd(uint initialValue, int flags);
+
+    nint Read(int fd, Span<byte> buffer);
+
+    nint Write(int fd, ReadOnlySpan<byte> buffer);
+
+    nint Pread(int fd, Span<byte> buffer, long offset);
+
+    nint Pwrite(int fd, ReadOnlySpan<byte> buffer, long offset);
+
+    /// <summary>Polls the descriptors; returns how many are ready, 0 on timeout, or a negative errno.</summary>
+    int Poll(Span<Native.pollfd> fds, int timeoutMilliseconds);
+}

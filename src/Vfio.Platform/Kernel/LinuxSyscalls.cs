@@ -1,0 +1,46 @@
+using System.Runtime.InteropServices;
+using Vfio.Native;
+
+namespace Vfio.Platform.Kernel;
+
+/// <summary>The real kernel, through Vfio.Native's libc bindings.</summary>
+internal sealed class LinuxSyscalls : ISyscalls
+{
+    public static readonly LinuxSyscalls Instance = new();
+
+    private LinuxSyscalls()
+    {
+    }
+
+    public int Open(string path, int flags) => Result(Libc.open(path, flags, 0));
+
+    public int Close(int fd) => Result(Libc.close(fd));
+
+    public int Ioctl(int fd, uint request, nuint argument) => Result(Libc.ioctl(fd, request, argument));
+
+    public int Ioctl(int fd, uint request, byte[] argument) => Result(Libc.ioctl(fd, request, argument.AsSpan()));
+
+    public nint Mmap(nuint length, int protection, int flags, int fd, long offset)
+    {
+        var address = Libc.mmap(0, length, protection, flags, fd, offset);
+        return address == -1 ? -Marshal.GetLastPInvokeError() : address;
+    }
+
+    public int Munmap(nint address, nuint length) => Result(Libc.munmap(address, length));
+
+    public int EventFd(uint initialValue, int flags) => Result(Libc.eventfd(initialValue, flags));
+
+    public nint Read(int fd, Span<byte> buffer) => Result(Libc.read(fd, buffer));
+
+    public nint Write(int fd, ReadOnlySpan<byte> buffer) => Result(Libc.write(fd, buffer));
+
+    public nint Pread(int fd, Span<byte> buffer, long offset) => Result(Libc.pread(fd, buffer, offset));
+
+    public nint Pwrite(int fd, ReadOnlySpan<byte> buffer, long offset) => Result(Libc.pwrite(fd, buffer, offset));
+
+    public int Poll(Span<pollfd> fds, int timeoutMilliseconds) => Result(Libc.poll(fds, timeoutMilliseconds));
+
+    private static int Result(int value) => value < 0 ? -Marshal.GetLastPInvokeError() : value;
+
+    private static nint Result(nint value) => value < 0 ? -Marshal.GetLastPInvokeError() : value;
+}

@@ -1,0 +1,220 @@
+using Vfio.Native;
+using Vfio.Platform.Kernel;
+
+namespace Vfio.Platform;
+
+/// <summary>The IOMMU back-end a container uses.</summary>
+public enum VfioIommuType
+{
+    /// <summary>None chosen yet: the container has no group.</summary>
+    None = 0,
+
+    /// <summary><c>VFIO_TYPE1_IOMMU</c>.</summary>
+    Type1 = (int)VfioUapi.VFIO_TYPE1_IOMMU,
+
+    /// <summary><c>VFIO_TYPE1v2_IOMMU</c>, preferred where the kernel has it.</summary>
+    Type1v2 = (int)VfioUapi.VFIO_TYPE1v2_IOMMU,
+
+    /// <summary><c>VFIO_NOIOMMU_IOMMU</c>: no isolation and no DMA mapping; only on explicit request.</summary>
+    NoIommu = (int)VfioUapi.VFIO_NOIOMMU_IOMMU,
+}
+
+/// <summary>Options for <see cref="VfioContainer.Open(VfioContainerOptions?)"/>.</summary>
+public sealed record VfioContainerOptions
+{
+    /// <summary>Accept no-IOMMU groups (<c>/dev/vfio/noiommu-N</c>): the device is not isolated and can
+    /// DMA anywhere. Needs the kernel's <c>vfio.enable_unsafe_noiommu_mode=1</c>. Off by default.</summary>
+    public bool AllowNoIommu { get; init; }
+
+    /// <summary>The container device node.</summary>
+    public string ContainerPath { get; init; } = "/dev/vfio/vfio";
+
+    /// <summary>Where group nodes live.</summary>
+    public string GroupDirectory { get; init; } = "/dev/vfio";
+}
+
+/// <summary>A VFIO container (<c>/dev/vfio/vfio</c>): an IOMMU context that groups are attached to.
+/// Dispose order follows the kernel's: devices, then groups, then the container.</summary>
+/// <example>
+/// <code>
+/// using var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = true });
+/// using var group = container.OpenGroupOf("ff170000.mmc");
+/// using var device = group.OpenDevice("ff170000.mmc");
+/// using var regs = device.MapRegion(0);
+/// Console.WriteLine($"SDHCI version 0x{regs.Read16(0xFE):x4}");
+/// </code>
+/// </example>
+public sealed class VfioContainer : IDisposable
+{
+    private readonly ISyscalls _sys;
+    private readonly KernelFd _fd;
+    private readonly List<VfioGroup> _groups = [];
+
+    private VfioContainer(ISyscalls sys, KernelFd fd, VfioContainerOptions options, int apiVersion)
+    {
+        _sys = sys;
+        _fd = fd;
+        Options = options;
+        ApiVersion = apiVersion;
+    }
+
+    /// <summary>The options the container was opened with.</summary>
+    public VfioContainerOptions Options { get; }
+
+    /// <summary><c>VFIO_GET_API_VERSION</c> (0 for every kernel so far).</summary>
+    public int ApiVersion { get; }
+
+    /// <summary>The IOMMU back-end, chosen when the first group is attached.</summary>
+    public VfioIommuType IommuType { get; private set; }
+
+    internal ISyscalls Sys => _sys;
+
+    internal KernelFd Fd => _fd;
+
+    /// <summary>Opens the container and checks the API version.</summary>
+    /// <exception cref="VfioException">No VFIO in the kernel, no permission, or an unknown API version.</exception>
+    public static VfioContainer Open(VfioContainerOptions? options = null) => Open(LinuxSyscalls.Instance, options ?? new VfioContainerOptions());
+
+    internal static VfioContainer Open(ISyscalls sys, VfioContainerOptions options)
+    {
+        var path = options.ContainerPath;
+        var fd = sys.Open(path, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new VfioException("open", path, -fd, -fd switch
+            {
+                Errno.ENOENT => "The kernel has no VFIO: load the vfio module (modprobe vfio) or build it in.",
+                Errno.EACCES or Errno.EPERM => "Opening the VFIO container needs root or a udev rule for /dev/vfio/vfio.",
+                _ => null,
+            });
+        }
+
+        var handle = new KernelFd(sys, fd);
+        try
+        {
+            var version = sys.Ioctl(fd, VfioUapi.VFIO_GET_API_VERSION, 0);
+            if (version < 0)
+            {
+                throw new VfioException("VFIO_GET_API_VERSION", path, -version);
+            }
+
+            if (version != VfioUapi.VFIO_API_VERSION)
+            {
+                throw new VfioException("VFIO_GET_API_VERSION", path, Errno.EPROTO, $"The kernel speaks VFIO API {version}; this library speaks {VfioUapi.VFIO_API_VERSION}.");
+            }
+
+            return new VfioContainer(sys, handle, options, version);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary><c>VFIO_CHECK_EXTENSION</c>: whether the kernel supports an extension (an IOMMU type, ...).</summary>
+    public bool CheckExtension(uint extension)
+    {
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_CHECK_EXTENSION, extension);
+        return result < 0 ? throw new VfioException("VFIO_CHECK_EXTENSION", Options.ContainerPath, -result) : result > 0;
+    }
+
+    /// <summary>Opens IOMMU group <paramref name="number"/> (<c>/dev/vfio/N</c>, or <c>/dev/vfio/noiommu-N</c>
+    /// when <see cref="VfioContainerOptions.AllowNoIommu"/> is set and only that node exists) and attaches it.</summary>
+    public VfioGroup OpenGroup(int number)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(number);
+        var regular = Path.Combine(Options.GroupDirectory, number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var noIommu = Path.Combine(Options.GroupDirectory, $"noiommu-{number}");
+        if (!File.Exists(regular) && File.Exists(noIommu))
+        {
+            return OpenGroup(noIommu);
+        }
+
+        return OpenGroup(regular);
+    }
+
+    /// <summary>Opens the group of a device, found from sysfs (<c>/sys/bus/*/devices/NAME/iommu_group</c>).</summary>
+    public VfioGroup OpenGroupOf(string deviceName, string sysfsRoot = "/sys")
+    {
+        var group = VfioGroup.GroupNumberOf(deviceName, sysfsRoot);
+        return OpenGroup(group);
+    }
+
+    /// <summary>Opens a group node by path and attaches it to this container.</summary>
+    public VfioGroup OpenGroup(string path)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        var isNoIommu = Path.GetFileName(path).StartsWith("noiommu-", StringComparison.Ordinal);
+        if (isNoIommu && !Options.AllowNoIommu)
+        {
+            throw new VfioException("open", path, Errno.EPERM,
+                "This is a no-IOMMU group: the device would not be isolated and DMA mapping is impossible. Pass AllowNoIommu = true (sdhci-probe: --noiommu) to accept that.");
+        }
+
+        var group = VfioGroup.Open(this, path, isNoIommu);
+        try
+        {
+            if (IommuType == VfioIommuType.None)
+            {
+                SetIommu(isNoIommu, path);
+            }
+            else if ((IommuType == VfioIommuType.NoIommu) != isNoIommu)
+            {
+                throw new VfioException("VFIO_GROUP_SET_CONTAINER", path, Errno.EINVAL, "A container cannot mix no-IOMMU groups with IOMMU-backed ones.");
+            }
+
+            _groups.Add(group);
+            return group;
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    internal void Forget(VfioGroup group) => _groups.Remove(group);
+
+    private void SetIommu(bool noIommu, string groupPath)
+    {
+        VfioIommuType type;
+        if (noIommu)
+        {
+            // A no-IOMMU group needs the no-IOMMU back-end even where type1 reports as supported.
+            type = VfioIommuType.NoIommu;
+        }
+        else if (CheckExtension(VfioUapi.VFIO_TYPE1v2_IOMMU))
+        {
+            type = VfioIommuType.Type1v2;
+        }
+        else if (CheckExtension(VfioUapi.VFIO_TYPE1_IOMMU))
+        {
+            type = VfioIommuType.Type1;
+        }
+        else
+        {
+            throw new VfioException("VFIO_CHECK_EXTENSION", Options.ContainerPath, Errno.ENODEV, "The kernel offers no type1 IOMMU back-end (is vfio_iommu_type1 loaded?).");
+        }
+
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_SET_IOMMU, (nuint)type);
+        if (result < 0)
+        {
+            throw new VfioException($"VFIO_SET_IOMMU({type})", groupPath, -result,
+                noIommu ? "Boot with vfio.enable_unsafe_noiommu_mode=1 for no-IOMMU groups." : null);
+        }
+
+        IommuType = type;
+    }
+
+    /// <summary>Closes every group (and their devices), then the container.</summary>
+    public void Dispose()
+    {
+        foreach (var group in _groups.ToArray())
+        {
+            group.Dispose();
+        }
+
+        _fd.Dispose();
+    }
+}

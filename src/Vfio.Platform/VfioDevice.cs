@@ -1,0 +1,253 @@
+using Vfio.Native;
+using Vfio.Platform.Interrupts;
+using Vfio.Platform.Kernel;
+using Vfio.Platform.Mmio;
+
+namespace Vfio.Platform;
+
+/// <summary>A device opened through its group: regions, interrupts, reset.</summary>
+public sealed class VfioDevice : IDisposable
+{
+    private readonly VfioGroup _group;
+    private readonly KernelFd _fd;
+    private readonly List<IDisposable> _owned = [];
+
+    private VfioDevice(VfioGroup group, KernelFd fd, string name, vfio_device_info info)
+    {
+        _group = group;
+        _fd = fd;
+        Name = name;
+        Flags = info.flags;
+        RegionCount = (int)info.num_regions;
+        IrqCount = (int)info.num_irqs;
+    }
+
+    /// <summary>The device name (platform device or PCI address).</summary>
+    public string Name { get; }
+
+    /// <summary>Raw <c>VFIO_DEVICE_FLAGS_*</c>.</summary>
+    public uint Flags { get; }
+
+    /// <summary>Number of regions.</summary>
+    public int RegionCount { get; }
+
+    /// <summary>Number of IRQ indexes.</summary>
+    public int IrqCount { get; }
+
+    /// <summary>A platform device (vfio-platform).</summary>
+    public bool IsPlatform => (Flags & VfioUapi.VFIO_DEVICE_FLAGS_PLATFORM) != 0;
+
+    /// <summary>A PCI device (vfio-pci).</summary>
+    public bool IsPci => (Flags & VfioUapi.VFIO_DEVICE_FLAGS_PCI) != 0;
+
+    /// <summary>The kernel can reset the device (<c>VFIO_DEVICE_FLAGS_RESET</c>).</summary>
+    public bool CanReset => (Flags & VfioUapi.VFIO_DEVICE_FLAGS_RESET) != 0;
+
+    /// <summary>The group the device belongs to.</summary>
+    public VfioGroup Group => _group;
+
+    internal ISyscalls Sys => _group.Sys;
+
+    internal KernelFd Fd => _fd;
+
+    internal static VfioDevice Open(VfioGroup group, string name, int groupFd)
+    {
+        var sys = group.Sys;
+        var nameBytes = new byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, nameBytes);
+        var fd = sys.Ioctl(groupFd, VfioUapi.VFIO_GROUP_GET_DEVICE_FD, nameBytes);
+        if (fd < 0)
+        {
+            throw new VfioException("VFIO_GROUP_GET_DEVICE_FD", name, -fd, -fd switch
+            {
+                Errno.ENODEV or Errno.EINVAL => $"{group.Path} has no device named {name}.",
+                Errno.EBUSY => "The device is already open (by this process or another).",
+                Errno.EPERM => "The group has no IOMMU set: attach it to a container first.",
+                _ => null,
+            });
+        }
+
+        var handle = new KernelFd(sys, fd);
+        try
+        {
+            var argument = Structs.ToArray(new vfio_device_info { argsz = Structs.Size<vfio_device_info>() });
+            var result = sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_GET_INFO, argument);
+            var info = Structs.Read<vfio_device_info>(argument);
+            if (result < 0)
+            {
+                throw new VfioException("VFIO_DEVICE_GET_INFO", name, -result);
+            }
+
+            return new VfioDevice(group, handle, name, info);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary><c>VFIO_DEVICE_GET_REGION_INFO</c> with its capability chain (sparse mmap areas, type).</summary>
+    /// <exception cref="VfioException">The index is out of range, or the kernel refused.</exception>
+    public VfioRegionInfo GetRegionInfo(int index)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        if ((uint)index >= (uint)RegionCount)
+        {
+            throw new VfioException("VFIO_DEVICE_GET_REGION_INFO", Name, Errno.EINVAL, $"Region index {index} is out of range: the device has {RegionCount} region(s).");
+        }
+
+        var size = (int)Structs.Size<vfio_region_info>();
+        var buffer = new byte[size];
+        for (var attempt = 0; ; attempt++)
+        {
+            var header = new vfio_region_info { argsz = (uint)buffer.Length, index = (uint)index };
+            Structs.Bytes(ref header).CopyTo(buffer.AsSpan());
+            var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_REGION_INFO, buffer);
+            if (result < 0)
+            {
+                throw new VfioException("VFIO_DEVICE_GET_REGION_INFO", Name, -result);
+            }
+
+            var info = Structs.Read<vfio_region_info>(buffer, 0);
+            // The kernel says how much room the capability chain needs; ask again with that much.
+            if (info.argsz > buffer.Length && attempt == 0 && info.argsz <= 1 << 20)
+            {
+                buffer = new byte[info.argsz];
+                continue;
+            }
+
+            var capabilities = (info.flags & VfioUapi.VFIO_REGION_INFO_FLAG_CAPS) != 0 && info.cap_offset != 0
+                ? ParseChain(buffer, info.cap_offset, size)
+                : [];
+            List<VfioSparseArea>? sparse = null;
+            (uint, uint)? type = null;
+            foreach (var capability in capabilities)
+            {
+                var span = buffer.AsSpan(capability.Offset, capability.Length);
+                if (capability.Id == VfioUapi.VFIO_REGION_INFO_CAP_SPARSE_MMAP && span.Length >= vfio_region_info_cap_sparse_mmap.areas_Offset)
+                {
+                    var head = Structs.Read<vfio_region_info_cap_sparse_mmap>(span, 0);
+                    var areas = vfio_region_info_cap_sparse_mmap.areas(span.ToArray(), (int)Math.Min(head.nr_areas, (uint)((span.Length - vfio_region_info_cap_sparse_mmap.areas_Offset) / (int)Structs.Size<vfio_region_sparse_mmap_area>())));
+                    sparse = [.. areas.ToArray().Select(a => new VfioSparseArea(a.offset, a.size))];
+                }
+                else if (capability.Id == VfioUapi.VFIO_REGION_INFO_CAP_TYPE && span.Length >= (int)Structs.Size<vfio_region_info_cap_type>())
+                {
+                    var t = Structs.Read<vfio_region_info_cap_type>(span, 0);
+                    type = (t.type, t.subtype);
+                }
+            }
+
+            return new VfioRegionInfo(index, info.flags, info.size, info.offset, sparse, type, capabilities);
+        }
+    }
+
+    private List<VfioCapability> ParseChain(byte[] buffer, uint first, int fixedSize)
+    {
+        try
+        {
+            return CapabilityChain.Parse(buffer, first, fixedSize);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new VfioException("VFIO_DEVICE_GET_REGION_INFO", Name, Errno.EPROTO, $"The kernel's capability chain is malformed: {e.Message}");
+        }
+    }
+
+    /// <summary>Maps region <paramref name="index"/> for MMIO. Falls back to pread/pwrite on the device
+    /// file when the kernel does not allow mmap, behind the same API.</summary>
+    public MmioRegion MapRegion(int index)
+    {
+        var info = GetRegionInfo(index);
+        if (!info.CanRead && !info.CanWrite)
+        {
+            throw new VfioException("map region", Name, Errno.EINVAL, $"Region {index} is neither readable nor writable (size {info.Size}).");
+        }
+
+        var region = MmioRegion.Create(Sys, _fd, info, $"{Name} region {index}");
+        _owned.Add(region);
+        return region;
+    }
+
+    /// <summary><c>VFIO_DEVICE_GET_IRQ_INFO</c>.</summary>
+    public VfioIrqInfo GetIrqInfo(int index)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        if ((uint)index >= (uint)IrqCount)
+        {
+            throw new VfioException("VFIO_DEVICE_GET_IRQ_INFO", Name, Errno.EINVAL, $"IRQ index {index} is out of range: the device has {IrqCount} IRQ index(es).");
+        }
+
+        var argument = Structs.ToArray(new vfio_irq_info { argsz = Structs.Size<vfio_irq_info>(), index = (uint)index });
+        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_IRQ_INFO, argument);
+        var info = Structs.Read<vfio_irq_info>(argument);
+        return result < 0 ? throw new VfioException("VFIO_DEVICE_GET_IRQ_INFO", Name, -result) : new VfioIrqInfo(index, info.flags, info.count);
+    }
+
+    /// <summary>Wires IRQ <paramref name="index"/> (vector <paramref name="subindex"/>) to an eventfd.</summary>
+    public VfioInterrupt EnableInterrupt(int index, int subindex = 0)
+    {
+        var info = GetIrqInfo(index);
+        if (!info.SupportsEventFd)
+        {
+            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} cannot signal an eventfd (flags 0x{info.Flags:x}).");
+        }
+
+        if ((uint)subindex >= info.Count)
+        {
+            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} has {info.Count} vector(s); {subindex} is out of range.");
+        }
+
+        var interrupt = VfioInterrupt.Create(this, info, subindex);
+        _owned.Add(interrupt);
+        return interrupt;
+    }
+
+    /// <summary>Sends a <c>VFIO_DEVICE_SET_IRQS</c> request with optional eventfd data.</summary>
+    internal int SetIrqs(uint flags, int index, int start, int count, ReadOnlySpan<int> eventFds) =>
+        SetIrqs(new byte[vfio_irq_set.data_Offset + (eventFds.Length * sizeof(int))], flags, index, start, count, eventFds);
+
+    /// <summary>The same into a caller's array of exactly the right size, so unmasking allocates nothing.</summary>
+    internal int SetIrqs(byte[] buffer, uint flags, int index, int start, int count, ReadOnlySpan<int> eventFds)
+    {
+        var set = new vfio_irq_set { argsz = (uint)buffer.Length, flags = flags, index = (uint)index, start = (uint)start, count = (uint)count };
+        Structs.Bytes(ref set)[..vfio_irq_set.data_Offset].CopyTo(buffer);
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(eventFds).CopyTo(vfio_irq_set.data(buffer, eventFds.Length * sizeof(int)));
+        return Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_SET_IRQS, buffer);
+    }
+
+    internal void Forget(IDisposable owned) => _owned.Remove(owned);
+
+    /// <summary><c>VFIO_DEVICE_RESET</c>.</summary>
+    public void Reset()
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        if (!CanReset)
+        {
+            throw new VfioException("VFIO_DEVICE_RESET", Name, Errno.ENOTTY, "The kernel offers no reset for this device; use the device's own reset (SDHCI: software reset register).");
+        }
+
+        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_RESET, 0);
+        if (result < 0)
+        {
+            throw new VfioException("VFIO_DEVICE_RESET", Name, -result);
+        }
+    }
+
+    /// <summary>Disables interrupts, unmaps regions, closes the device.</summary>
+    public void Dispose()
+    {
+        if (_fd.IsClosed)
+        {
+            return;
+        }
+
+        foreach (var owned in _owned.ToArray())
+        {
+            owned.Dispose();
+        }
+
+        _fd.Dispose();
+        _group.Forget(this);
+    }
+}

@@ -1,0 +1,32 @@
+using Vfio.Native;
+
+namespace Vfio.Platform;
+
+/// <summary>Every failure of the VFIO API: the operation, the device (or group, or container), the
+/// errno with its name, and a sentence that says what to do.</summary>
+/// <example>
+/// <code>
+/// try { using var group = container.OpenGroup(42); }
+/// catch (VfioException e) when (e.ErrnoName == "ENOENT") { Console.Error.WriteLine(e.Message); }
+/// </code>
+/// </example>
+public sealed class VfioException : SystemCallException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="operation">The call that failed (<c>VFIO_GROUP_GET_DEVICE_FD</c>, <c>open</c>).</param>
+    /// <param name="device">The device, group or path it concerned.</param>
+    /// <param name="errno">The errno (from the kernel, or the one that best names a failed check).</param>
+    /// <param name="hint">What a person can do about it.</param>
+    public VfioException(string operation, string device, int errno, string? hint = null)
+        : base(operation, device, errno, hint)
+    {
+        Device = device;
+        Hint = hint;
+    }
+
+    /// <summary>The device, group or path the failure concerns.</summary>
+    public string Device { get; }
+
+    /// <summary>What a person can do about it, or null.</summary>
+    public string? Hint { get; }
+}

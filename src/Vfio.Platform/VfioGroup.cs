@@ -1,0 +1,167 @@
+using System.Globalization;
+using Vfio.Native;
+using Vfio.Platform.Kernel;
+
+namespace Vfio.Platform;
+
+/// <summary>An IOMMU group (<c>/dev/vfio/N</c>) attached to a <see cref="VfioContainer"/>: the unit of
+/// isolation. Devices are opened from it.</summary>
+public sealed class VfioGroup : IDisposable
+{
+    private readonly VfioContainer _container;
+    private readonly KernelFd _fd;
+    private readonly List<VfioDevice> _devices = [];
+    private bool _attached;
+
+    private VfioGroup(VfioContainer container, KernelFd fd, string path, bool isNoIommu)
+    {
+        _container = container;
+        _fd = fd;
+        Path = path;
+        IsNoIommu = isNoIommu;
+    }
+
+    /// <summary>The group node.</summary>
+    public string Path { get; }
+
+    /// <summary>A no-IOMMU group: no isolation, no DMA mapping.</summary>
+    public bool IsNoIommu { get; }
+
+    /// <summary>The container the group is attached to.</summary>
+    public VfioContainer Container => _container;
+
+    internal ISyscalls Sys => _container.Sys;
+
+    /// <summary>The IOMMU group number of a device from sysfs: the name of the <c>iommu_group</c> link
+    /// of <c>/sys/bus/{platform,pci}/devices/NAME</c>.</summary>
+    /// <exception cref="VfioException">No such device, or it has no IOMMU group.</exception>
+    public static int GroupNumberOf(string deviceName, string sysfsRoot = "/sys")
+    {
+        foreach (var bus in new[] { "platform", "pci", "amba" })
+        {
+            var device = System.IO.Path.Combine(sysfsRoot, "bus", bus, "devices", deviceName);
+            if (!Directory.Exists(device))
+            {
+                continue;
+            }
+
+            var link = new FileInfo(System.IO.Path.Combine(device, "iommu_group"));
+            if (link.LinkTarget is null)
+            {
+                throw new VfioException("iommu_group", deviceName, Errno.ENODEV,
+                    $"{device} has no IOMMU group: bind it to vfio-platform or vfio-pci first (sdhci-probe bind {deviceName}).");
+            }
+
+            return int.Parse(System.IO.Path.GetFileName(link.LinkTarget), NumberStyles.None, CultureInfo.InvariantCulture);
+        }
+
+        throw new VfioException("find device", deviceName, Errno.ENODEV, $"No device {deviceName} under {sysfsRoot}/bus/{{platform,pci,amba}}/devices.");
+    }
+
+    internal static VfioGroup Open(VfioContainer container, string path, bool isNoIommu)
+    {
+        var sys = container.Sys;
+        var fd = sys.Open(path, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new VfioException("open", path, -fd, -fd switch
+            {
+                Errno.ENOENT => "No such VFIO group: is the device bound to vfio-platform or vfio-pci (sdhci-probe bind DEVICE)?",
+                Errno.EACCES or Errno.EPERM => "Permission denied: run as root or give your user the group node (chown or a udev rule).",
+                Errno.EBUSY => "The group is already open, by another process or by this one.",
+                _ => null,
+            });
+        }
+
+        var group = new VfioGroup(container, new KernelFd(sys, fd), path, isNoIommu);
+        try
+        {
+            group.CheckViableAndAttach();
+            return group;
+        }
+        catch
+        {
+            group.Dispose();
+            throw;
+        }
+    }
+
+    private void CheckViableAndAttach()
+    {
+        var argument = Structs.ToArray(new vfio_group_status { argsz = Structs.Size<vfio_group_status>() });
+        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_GET_STATUS, argument);
+        var status = Structs.Read<vfio_group_status>(argument);
+        if (result < 0)
+        {
+            throw new VfioException("VFIO_GROUP_GET_STATUS", Path, -result);
+        }
+
+        if ((status.flags & VfioUapi.VFIO_GROUP_FLAGS_VIABLE) == 0)
+        {
+            throw new VfioException("VFIO_GROUP_GET_STATUS", Path, Errno.EPERM,
+                $"The group is not viable: every device in it must be bound to a VFIO driver or to none. {DescribeMembers()}");
+        }
+
+        result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_SET_CONTAINER, Structs.ToArray(_container.Fd.Fd));
+        if (result < 0)
+        {
+            throw new VfioException("VFIO_GROUP_SET_CONTAINER", Path, -result);
+        }
+
+        _attached = true;
+    }
+
+    /// <summary>Names the devices of the group and their drivers, for the not-viable message.</summary>
+    private string DescribeMembers()
+    {
+        var name = System.IO.Path.GetFileName(Path).Replace("noiommu-", "", StringComparison.Ordinal);
+        var devices = $"/sys/kernel/iommu_groups/{name}/devices";
+        if (!Directory.Exists(devices))
+        {
+            return "";
+        }
+
+        var members = Directory.GetFileSystemEntries(devices).Order(StringComparer.Ordinal).Select(d =>
+        {
+            var driver = new FileInfo(System.IO.Path.Combine(d, "driver")).LinkTarget;
+            return $"{System.IO.Path.GetFileName(d)} ({(driver is null ? "no driver" : System.IO.Path.GetFileName(driver))})";
+        });
+        return $"Members: {string.Join(", ", members)}.";
+    }
+
+    /// <summary>Opens a device of the group by its name (platform device name or PCI address).</summary>
+    /// <exception cref="VfioException">No such device in the group, or it is already open.</exception>
+    public VfioDevice OpenDevice(string name)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        var device = VfioDevice.Open(this, name, _fd.Fd);
+        _devices.Add(device);
+        return device;
+    }
+
+    internal void Forget(VfioDevice device) => _devices.Remove(device);
+
+    /// <summary>Closes the group's devices, detaches it from the container and closes it.</summary>
+    public void Dispose()
+    {
+        if (_fd.IsClosed)
+        {
+            return;
+        }
+
+        foreach (var device in _devices.ToArray())
+        {
+            device.Dispose();
+        }
+
+        if (_attached)
+        {
+            // Closing the group detaches it too; unsetting first makes an error visible in the log.
+            _ = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_UNSET_CONTAINER, 0);
+            _attached = false;
+        }
+
+        _fd.Dispose();
+        _container.Forget(this);
+    }
+}

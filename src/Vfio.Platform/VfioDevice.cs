@@ -106,7 +106,8 @@ public sealed class VfioDevice : IDisposable
             var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_REGION_INFO, buffer);
             if (result < 0)
             {
-                throw new VfioException("VFIO_DEVICE_GET_REGION_INFO", Name, -result);
+                throw new VfioException($"VFIO_DEVICE_GET_REGION_INFO({index})", Name, -result,
+                    IsPci && index == VfioUapi.VFIO_PCI_VGA_REGION_INDEX && -result == Errno.EINVAL ? "Region 8 of a PCI device is the legacy VGA range; this device is not a VGA device." : null);
             }
 
             var info = Structs.Read<vfio_region_info>(buffer, 0);
@@ -181,7 +182,10 @@ public sealed class VfioDevice : IDisposable
         var argument = Structs.ToArray(new vfio_irq_info { argsz = Structs.Size<vfio_irq_info>(), index = (uint)index });
         var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_IRQ_INFO, argument);
         var info = Structs.Read<vfio_irq_info>(argument);
-        return result < 0 ? throw new VfioException("VFIO_DEVICE_GET_IRQ_INFO", Name, -result) : new VfioIrqInfo(index, info.flags, info.count);
+        return result < 0
+            ? throw new VfioException($"VFIO_DEVICE_GET_IRQ_INFO({index})", Name, -result,
+                IsPci && index == VfioUapi.VFIO_PCI_ERR_IRQ_INDEX && -result == Errno.EINVAL ? "IRQ index 3 is PCIe error reporting; this is not a PCI Express device." : null)
+            : new VfioIrqInfo(index, info.flags, info.count);
     }
 
     /// <summary>Wires IRQ <paramref name="index"/> (vector <paramref name="subindex"/>) to an eventfd.</summary>

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using Vfio.Platform;
+using Vfio.Platform.Mmio;
+
+// vfio-guest-checks DEVICE [--noiommu] [--interrupts N]
+// Prints one "key=value" line per observation; the host-side tests assert on them. Exit code 0 when
+// every step ran (assertions are the host's job), 1 when a step threw unexpectedly.
+if (args.Length == 0)
+{
+    Console.Error.WriteLine("usage: vfio-guest-checks DEVICE [--noiommu] [--interrupts N]");
+    return 2;
+}
+
+var device = args[0];
+var noIommu = args.Contains("--noiommu");
+var interrupts = args.SkipWhile(a => a != "--interrupts").Skip(1).Select(int.Parse).FirstOrDefault(20);
+return Checks.Run(device, noIommu, interrupts);
+
+internal static class Checks
+{
+    // SDHCI (spec 3.00) registers used to cause a real interrupt: command complete on CMD0.
+    private const int Argument = 0x08, Command = 0x0E, PresentState = 0x24, PowerControl = 0x29, ClockControl = 0x2C, SoftwareReset = 0x2F,
+        NormalIntStatus = 0x30, NormalIntStatusEnable = 0x34, NormalIntSignalEnable = 0x38, Capabilities = 0x40, HostVersion = 0xFE;
+
+    private static void Put(string key, object value) => Console.WriteLine(FormattableString.Invariant($"{key}={value}"));
+
+    private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+
+    public static int Run(string name, bool noIommu, int interrupts)
+    {
+        try
+        {
+            using (var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu }))
+            {
+                Put("container.api", container.ApiVersion);
+                Put("container.type1v2", container.CheckExtension(Vfio.Native.VfioUapi.VFIO_TYPE1v2_IOMMU));
+                Put("container.noiommu", container.CheckExtension(Vfio.Native.VfioUapi.VFIO_NOIOMMU_IOMMU));
+                var group = container.OpenGroupOf(name);
+                Put("group.path", group.Path);
+                Put("group.noiommu", group.IsNoIommu);
+                Put("container.iommu", container.IommuType);
+                var dev = group.OpenDevice(name);
+                Put("device.platform", dev.IsPlatform);
+                Put("device.pci", dev.IsPci);
+                Put("device.regions", dev.RegionCount);
+                Put("device.irqs", dev.IrqCount);
+                Put("device.reset", dev.CanReset);
+                for (var i = 0; i < dev.RegionCount; i++)
+                {
+                    try
+                    {
+                        var info = dev.GetRegionInfo(i);
+                        Put($"region{i}.size", Hex(info.Size));
+                        Put($"region{i}.flags", Hex(info.Flags));
+                    }
+                    catch (VfioException e)
+                    {
+                        Put($"region{i}.error", e.ErrnoName); // vfio-pci: the VGA region of a non-VGA device
+                    }
+                }
+
+                for (var i = 0; i < dev.IrqCount; i++)
+                {
+                    try
+                    {
+                        var irq = dev.GetIrqInfo(i);
+                        Put($"irq{i}.count", irq.Count);
+                        Put($"irq{i}.flags", Hex(irq.Flags));
+                        Put($"irq{i}.automasked", irq.IsAutomasked);
+                    }
+                    catch (VfioException e)
+                    {
+                        Put($"irq{i}.error", e.ErrnoName); // vfio-pci: the AER index of a conventional PCI device
+                    }
+                }
+
+                Expect("region.out-of-range", () => dev.GetRegionInfo(dev.RegionCount + 5));
+                Expect("irq.out-of-range", () => dev.GetIrqInfo(dev.IrqCount + 5));
+                Expect("device.unknown", () => group.OpenDevice("no-such-device"));
+
+                using var regs = dev.MapRegion(0); // platform: the reg entry; PCI: BAR0
+                Put("mmio.mapped", regs.IsMapped);
+                Put("mmio.length", Hex((ulong)regs.Length));
+                Put("sdhci.capabilities", Hex(regs.Read32(Capabilities) | ((ulong)regs.Read32(Capabilities + 4) << 32)));
+                Put("sdhci.version", Hex(regs.Read16(HostVersion)));
+                Expect("mmio.out-of-bounds", () => regs.Read32(regs.Length));
+
+                ServiceInterrupts(dev, regs, interrupts);
+            }
+
+            // The runtime opens descriptors of its own on first use (console, thread pool), so the
+            // baseline is taken after one full cycle, and a second cycle must leave nothing behind.
+            var fds = Directory.GetFileSystemEntries("/proc/self/fd").Length;
+            var maps = File.ReadAllLines("/proc/self/maps").Length;
+            Cycle(name, noIommu);
+            Put("fds.leaked", Directory.GetFileSystemEntries("/proc/self/fd").Length - fds);
+            Put("maps.leaked", File.ReadAllLines("/proc/self/maps").Length - maps);
+            Put("done", true);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Put("error", e.GetType().Name + ": " + e.Message.ReplaceLineEndings(" "));
+            return 1;
+        }
+    }
+
+    /// <summary>Opens everything there is to open and disposes it, for the leak count.</summary>
+    private static void Cycle(string name, bool noIommu)
+    {
+        using var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
+        var device = container.OpenGroupOf(name).OpenDevice(name);
+        var regs = device.MapRegion(0);
+        _ = regs.Read32(Capabilities);
+        _ = device.EnableInterrupt(0);
+        try
+        {
+            container.OpenGroupOf(name); // the same group twice: EBUSY, nothing may leak
+        }
+        catch (VfioException)
+        {
+        }
+    }
+
+    /// <summary>Powers and clocks the controller, then sends CMD0 (no response) <paramref name="count"/>
+    /// times; each completion raises the controller's interrupt, which is serviced the vfio way:
+    /// wait on the eventfd, clear the status in the device (write 1 to clear), then unmask.</summary>
+    private static void ServiceInterrupts(VfioDevice dev, MmioRegion regs, int count)
+    {
+        regs.Write8(SoftwareReset, 0x01); // reset all
+        var deadline = Stopwatch.StartNew();
+        while ((regs.Read8(SoftwareReset) & 0x01) != 0 && deadline.ElapsedMilliseconds < 1000)
+        {
+        }
+
+        regs.Write8(PowerControl, 0x0F); // 3.3 V, bus power on
+        regs.Write16(ClockControl, 0x8001); // divider 0x80 (identification speed), internal clock on
+        while ((regs.Read16(ClockControl) & 0x0002) == 0 && deadline.ElapsedMilliseconds < 2000)
+        {
+        }
+
+        regs.Write16(ClockControl, (ushort)(regs.Read16(ClockControl) | 0x0004)); // SD clock on
+        regs.Write16(NormalIntStatusEnable, 0x0001); // command complete
+        regs.Write16(NormalIntSignalEnable, 0x0001);
+        regs.Write16(NormalIntStatus, 0xFFFF);
+        Put("sdhci.present", Hex(regs.Read32(PresentState)));
+
+        using var irq = dev.EnableInterrupt(0);
+        var latencies = new List<double>(count);
+        var serviced = 0;
+        var lost = 0;
+        for (var i = 0; i < count; i++)
+        {
+            regs.Write32(Argument, 0);
+            var sent = Stopwatch.GetTimestamp();
+            regs.Write16(Command, 0x0000); // CMD0, no response
+            var fired = irq.Wait(TimeSpan.FromSeconds(2));
+            var woke = Stopwatch.GetTimestamp();
+            if (fired == 0)
+            {
+                lost++;
+                continue;
+            }
+
+            var status = regs.Read16(NormalIntStatus);
+            regs.Write16(NormalIntStatus, status); // clear the cause first ...
+            if (irq.Info.IsAutomasked)
+            {
+                irq.Unmask(); // ... then unmask: the line is level-triggered
+            }
+
+            if ((status & 0x0001) != 0)
+            {
+                serviced++;
+                latencies.Add(Stopwatch.GetElapsedTime(sent, woke).TotalMicroseconds);
+            }
+        }
+
+        latencies.Sort();
+        Put("irq.serviced", serviced);
+        Put("irq.lost", lost);
+        if (latencies.Count > 0)
+        {
+            Put("irq.p50_us", Math.Round(latencies[latencies.Count / 2]));
+            Put("irq.max_us", Math.Round(latencies[^1]));
+        }
+
+        // Nothing pending now: a wait must time out rather than see a stale event.
+        Put("irq.spurious", irq.Wait(TimeSpan.FromMilliseconds(50)));
+    }
+
+    private static void Expect(string key, Action action)
+    {
+        try
+        {
+            action();
+            Put(key, "no error");
+        }
+        catch (VfioException e)
+        {
+            Put(key, e.ErrnoName);
+        }
+    }
+}

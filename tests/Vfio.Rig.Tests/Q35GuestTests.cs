@@ -1,0 +1,36 @@
+using Xunit;
+
+namespace Vfio.Rig.Tests;
+
+/// <summary>x86_64: QEMU q35 with an emulated Intel IOMMU and sdhci-pci, Debian's stock kernel,
+/// vfio-pci with the type1 IOMMU back-end (real isolation, real DMA mapping).</summary>
+[Collection(nameof(GuestCollection))]
+public sealed class Q35GuestTests(ITestOutputHelper output)
+{
+    private const string Arch = "x86_64", Device = "0000:00:01.0";
+
+    [Fact]
+    public void The_library_owns_the_SDHCI_through_vfio_pci_and_the_type1_IOMMU()
+    {
+        Rig.RequireRig(Arch);
+        var payload = Rig.GuestChecks(Arch);
+
+        var (exit, text) = Rig.Run(Arch, $"rig-bind-vfio {Device} >/dev/null && /payload/vfio-guest-checks {Device} --interrupts 100", payload);
+        output.WriteLine(text);
+        var v = Rig.Values(text);
+
+        Assert.Equal(0, exit);
+        Assert.Equal("Type1v2", v["container.iommu"]);
+        Assert.Equal("False", v["group.noiommu"]);
+        Assert.Equal("True", v["device.pci"]);
+        Assert.Equal("0x100", v["region0.size"]);
+        Assert.Equal("True", v["mmio.mapped"]);
+        Assert.Equal("0x57834b4", v["sdhci.capabilities"]);
+        Assert.Equal("0x2401", v["sdhci.version"]);
+        Assert.Equal("100", v["irq.serviced"]);
+        Assert.Equal("0", v["irq.lost"]);
+        Assert.Equal("EFAULT", v["mmio.out-of-bounds"]);
+        Assert.Equal("0", v["fds.leaked"]);
+        Assert.Equal("0", v["maps.leaked"]);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using Vfio.TestSupport;
+using Xunit;
+
+namespace Vfio.Rig.Tests;
+
+/// <summary>The test rig (tools/vm/rig) seen from a test: publishes the guest payload once per
+/// architecture, boots a guest, runs a command in it and returns its output and exit code.</summary>
+internal static class Rig
+{
+    private static readonly ConcurrentDictionary<string, Lazy<string>> Payloads = new();
+
+    public static string Script => Path.Combine(Repository.Root, "tools", "vm", "rig");
+
+    /// <summary>Fails (CI) or skips (elsewhere) when the rig cannot run here.</summary>
+    public static void RequireRig(string arch)
+    {
+        Prerequisite.Require(File.Exists(Script), "tools/vm/rig");
+        var qemu = arch == "arm64" ? "qemu-system-aarch64" : "qemu-system-x86_64";
+        Prerequisite.Require(Repository.OnPath(qemu), $"{qemu} (tools/vm/prepare-host installs it)");
+    }
+
+    /// <summary>The folder of the self-contained guest checks for <paramref name="arch"/>, published on first use.</summary>
+    public static string GuestChecks(string arch) => Payloads.GetOrAdd(arch, a => new Lazy<string>(() =>
+    {
+        var rid = a == "arm64" ? "linux-arm64" : "linux-x64";
+        var output = Path.Combine(Repository.Root, "artifacts", "guest", a);
+        var publish = Repository.Run("dotnet", ["publish", "tests/Vfio.Guest.Checks", "-r", rid, "-c", "Release", "-o", output, "--nologo", "-v", "q"]);
+        Assert.True(publish.ExitCode == 0, $"publishing the guest checks for {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
+        return output;
+    })).Value;
+
+    /// <summary>Boots <paramref name="arch"/>, runs <paramref name="command"/> with <c>/bin/sh -c</c>,
+    /// and returns the command's exit code and output (the kernel console goes to the rig's log).</summary>
+    public static (int ExitCode, string Output) Run(string arch, string command, string? payload = null, int timeoutSeconds = 240)
+    {
+        var args = new List<string> { "run", arch, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (payload is not null)
+        {
+            args.AddRange(["--payload", payload]);
+        }
+
+        args.Add("--");
+        args.Add(command);
+        var result = Repository.Run(Script, args);
+        Assert.True(result.ExitCode is not (124 or 125), $"the {arch} guest did not run the command (exit {result.ExitCode}):\n{result.Stdout}\n{result.Stderr}");
+        return (result.ExitCode, result.Stdout + result.Stderr);
+    }
+
+    /// <summary>The key=value lines a guest program printed.</summary>
+    public static Dictionary<string, string> Values(string output) =>
+        output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains('=', StringComparison.Ordinal) && !l.StartsWith('#'))
+            .Select(l => l.Split('=', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1]);
+
+    /// <summary>The path of the SD card image the guests boot with.</summary>
+    public static string CardImage()
+    {
+        var result = Repository.Run(Script, ["card-image"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        return result.Stdout.Trim();
+    }
+}
+
+[CollectionDefinition(nameof(GuestCollection), DisableParallelization = true)]
+public sealed class GuestCollection;

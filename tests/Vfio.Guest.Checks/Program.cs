@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Vfio.Platform;
 using Vfio.Platform.Mmio;
+using Vfio.Platform.Preparation;
 
-// vfio-guest-checks DEVICE [--noiommu] [--interrupts N]
+// vfio-guest-checks DEVICE [--bind] [--noiommu] [--interrupts N]
+// --bind: hand the device to VFIO with VfioDeviceBinding first, and give it back at the end.
 // Prints one "key=value" line per observation; the host-side tests assert on them. Exit code 0 when
 // every step ran (assertions are the host's job), 1 when a step threw unexpectedly.
 if (args.Length == 0)
@@ -14,8 +16,9 @@ if (args.Length == 0)
 
 var device = args[0];
 var noIommu = args.Contains("--noiommu");
+var bind = args.Contains("--bind");
 var interrupts = args.SkipWhile(a => a != "--interrupts").Skip(1).Select(int.Parse).FirstOrDefault(20);
-return Checks.Run(device, noIommu, interrupts);
+return Checks.Run(device, bind, noIommu, interrupts);
 
 internal static class Checks
 {
@@ -27,10 +30,19 @@ internal static class Checks
 
     private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
-    public static int Run(string name, bool noIommu, int interrupts)
+    public static int Run(string name, bool bind, bool noIommu, int interrupts)
     {
+        VfioDeviceBinding? binding = null;
         try
         {
+            if (bind)
+            {
+                binding = VfioDeviceBinding.Bind(name);
+                Put("bind.original", binding.OriginalDriver ?? "none");
+                Put("bind.driver", binding.VfioDriver);
+                Put("bind.group", binding.GroupPath);
+            }
+
             using (var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu }))
             {
                 Put("container.api", container.ApiVersion);
@@ -96,6 +108,13 @@ internal static class Checks
             Cycle(name, noIommu);
             Put("fds.leaked", Directory.GetFileSystemEntries("/proc/self/fd").Length - fds);
             Put("maps.leaked", File.ReadAllLines("/proc/self/maps").Length - maps);
+            if (binding is not null)
+            {
+                binding.Restore();
+                var driver = new FileInfo($"/sys/bus/{binding.Bus}/devices/{name}/driver").LinkTarget;
+                Put("restore.driver", driver is null ? "none" : Path.GetFileName(driver));
+            }
+
             Put("done", true);
             return 0;
         }

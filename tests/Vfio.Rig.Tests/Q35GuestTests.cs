@@ -15,11 +15,14 @@ public sealed class Q35GuestTests(ITestOutputHelper output)
         Rig.RequireRig(Arch);
         var payload = Rig.GuestChecks(Arch);
 
-        var (exit, text) = Rig.Run(Arch, $"rig-bind-vfio {Device} >/dev/null && /payload/vfio-guest-checks {Device} --interrupts 100", payload);
+        var (exit, text) = Rig.Run(Arch, $"/payload/vfio-guest-checks {Device} --bind --interrupts 100", payload);
         output.WriteLine(text);
         var v = Rig.Values(text);
 
         Assert.Equal(0, exit);
+        Assert.Equal("sdhci-pci", v["bind.original"]);
+        Assert.Equal("vfio-pci", v["bind.driver"]);
+        Assert.Equal("sdhci-pci", v["restore.driver"]);
         Assert.Equal("Type1v2", v["container.iommu"]);
         Assert.Equal("False", v["group.noiommu"]);
         Assert.Equal("True", v["device.pci"]);

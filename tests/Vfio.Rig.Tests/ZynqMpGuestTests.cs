@@ -17,11 +17,16 @@ public sealed class ZynqMpGuestTests(ITestOutputHelper output)
         Rig.RequireRig(Arch);
         var payload = Rig.GuestChecks(Arch);
 
-        var (exit, text) = Rig.Run(Arch, $"rig-bind-vfio {Device} >/dev/null && /payload/vfio-guest-checks {Device} --noiommu --interrupts 100", payload);
+        // The library does the seed's preparation itself (--bind), then gives the device back.
+        var (exit, text) = Rig.Run(Arch, $"/payload/vfio-guest-checks {Device} --bind --noiommu --interrupts 100 && sleep 1 && echo card.after-restore=$(cat /sys/block/mmcblk1/size)", payload);
         output.WriteLine(text);
         var v = Rig.Values(text);
 
         Assert.Equal(0, exit);
+        Assert.Equal("sdhci-arasan", v["bind.original"]);
+        Assert.Equal("vfio-platform", v["bind.driver"]);
+        Assert.Equal("sdhci-arasan", v["restore.driver"]);
+        Assert.Equal("131072", v["card.after-restore"]); // 64 MiB in 512-byte sectors: the kernel driver has the card again
         Assert.Equal("0", v["container.api"]);
         Assert.Equal("/dev/vfio/noiommu-0", v["group.path"]);
         Assert.Equal("NoIommu", v["container.iommu"]);

@@ -43,6 +43,9 @@ public static partial class LibcConstants
     [NativeTypeName("#define O_RDWR 02")]
     public const int O_RDWR = 2;
 
+    [NativeTypeName("#define O_TRUNC 01000")]
+    public const int O_TRUNC = 512;
+
     [NativeTypeName("#define O_NONBLOCK 04000")]
     public const int O_NONBLOCK = 2048;
 

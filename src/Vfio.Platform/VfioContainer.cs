@@ -1,4 +1,5 @@
 using Vfio.Native;
+using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
 
 namespace Vfio.Platform;
@@ -49,6 +50,9 @@ public sealed class VfioContainer : IDisposable
     private readonly ISyscalls _sys;
     private readonly KernelFd _fd;
     private readonly List<VfioGroup> _groups = [];
+    private readonly List<DmaMapping> _mappings = [];
+    private IovaAllocator? _iova;
+    private VfioIommuInfo? _iommuInfo;
 
     private VfioContainer(ISyscalls sys, KernelFd fd, VfioContainerOptions options, int apiVersion)
     {
@@ -176,6 +180,154 @@ public sealed class VfioContainer : IDisposable
 
     internal void Forget(VfioGroup group) => _groups.Remove(group);
 
+    /// <summary><c>VFIO_IOMMU_GET_INFO</c>: page sizes and the IOVA ranges of the type1 IOMMU.</summary>
+    /// <exception cref="VfioException">No group attached yet, or a no-IOMMU container.</exception>
+    public VfioIommuInfo GetIommuInfo()
+    {
+        RequireIommu("VFIO_IOMMU_GET_INFO");
+        if (_iommuInfo is not null)
+        {
+            return _iommuInfo;
+        }
+
+        var buffer = Structs.ToArray(new vfio_iommu_type1_info { argsz = Structs.Size<vfio_iommu_type1_info>() });
+        for (var attempt = 0; ; attempt++)
+        {
+            System.Runtime.InteropServices.MemoryMarshal.Write(buffer, (uint)buffer.Length); // argsz
+            var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_GET_INFO, buffer);
+            if (result < 0)
+            {
+                throw new VfioException("VFIO_IOMMU_GET_INFO", Options.ContainerPath, -result);
+            }
+
+            var info = Structs.Read<vfio_iommu_type1_info>(buffer);
+            if (info.argsz > buffer.Length && attempt == 0 && info.argsz <= 1 << 20)
+            {
+                buffer = new byte[info.argsz];
+                continue;
+            }
+
+            var ranges = new List<(ulong, ulong)>();
+            uint? available = null;
+            if ((info.flags & VfioUapi.VFIO_IOMMU_INFO_CAPS) != 0 && info.cap_offset != 0)
+            {
+                List<VfioCapability> chain;
+                try
+                {
+                    chain = CapabilityChain.Parse(buffer, info.cap_offset, (int)Structs.Size<vfio_iommu_type1_info>());
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new VfioException("VFIO_IOMMU_GET_INFO", Options.ContainerPath, Errno.EPROTO, $"The kernel's capability chain is malformed: {e.Message}");
+                }
+
+                foreach (var capability in chain)
+                {
+                    var span = buffer.AsSpan(capability.Offset, capability.Length);
+                    if (capability.Id == VfioUapi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && span.Length >= vfio_iommu_type1_info_cap_iova_range.iova_ranges_Offset)
+                    {
+                        var head = Structs.Read<vfio_iommu_type1_info_cap_iova_range>(span, 0);
+                        var room = (span.Length - vfio_iommu_type1_info_cap_iova_range.iova_ranges_Offset) / (int)Structs.Size<vfio_iova_range>();
+                        foreach (var range in vfio_iommu_type1_info_cap_iova_range.iova_ranges(span, (int)Math.Min(head.nr_iovas, (uint)room)))
+                        {
+                            ranges.Add((range.start, range.end));
+                        }
+                    }
+                    else if (capability.Id == VfioUapi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && span.Length >= (int)Structs.Size<vfio_iommu_type1_info_dma_avail>())
+                    {
+                        available = Structs.Read<vfio_iommu_type1_info_dma_avail>(span, 0).avail;
+                    }
+                }
+            }
+
+            if (ranges.Count == 0)
+            {
+                ranges.Add((0, ulong.MaxValue));
+            }
+
+            return _iommuInfo = new VfioIommuInfo((info.flags & VfioUapi.VFIO_IOMMU_INFO_PGSIZES) != 0 ? info.iova_pgsizes : 0, ranges, available);
+        }
+    }
+
+    /// <summary>Maps <paramref name="buffer"/> for the devices of this container (<c>VFIO_IOMMU_MAP_DMA</c>),
+    /// at <paramref name="iova"/> or at an address the container's allocator picks from the IOMMU's ranges.
+    /// The device can then read and (unless <paramref name="deviceWrites"/> is false) write the buffer
+    /// until the mapping is disposed; the buffer cannot be freed before that.</summary>
+    /// <exception cref="VfioException">A no-IOMMU container (DMA mapping is impossible there), or the kernel refused.</exception>
+    public DmaMapping MapDma(DmaBuffer buffer, ulong? iova = null, bool deviceWrites = true)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        RequireIommu("VFIO_IOMMU_MAP_DMA");
+        var info = GetIommuInfo();
+        _iova ??= new IovaAllocator(info.IovaRanges);
+        var length = (ulong)buffer.Length;
+        var address = iova ?? _iova.Allocate(length, Math.Max(info.MinimumPageSize, (ulong)Environment.SystemPageSize));
+        var map = new vfio_iommu_type1_dma_map
+        {
+            argsz = Structs.Size<vfio_iommu_type1_dma_map>(),
+            flags = (uint)(VfioUapi.VFIO_DMA_MAP_FLAG_READ | (deviceWrites ? VfioUapi.VFIO_DMA_MAP_FLAG_WRITE : 0)),
+            vaddr = (ulong)buffer.Address,
+            iova = address,
+            size = length,
+        };
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_MAP_DMA, Structs.ToArray(map));
+        if (result < 0)
+        {
+            if (iova is null)
+            {
+                _iova.Free(address, length);
+            }
+
+            throw new VfioException("VFIO_IOMMU_MAP_DMA", $"IOVA 0x{address:x}+0x{length:x}", -result, -result switch
+            {
+                Errno.EEXIST => "That IOVA range is mapped already.",
+                Errno.ENOSPC => "The kernel's limit of DMA mappings is reached (vfio_iommu_type1.dma_entry_limit).",
+                Errno.ENOMEM => "Pinning the pages failed: raise the locked-memory limit (ulimit -l).",
+                _ => null,
+            });
+        }
+
+        buffer.AddMapping();
+        var mapping = new DmaMapping(this, buffer, address, allocated: iova is null);
+        _mappings.Add(mapping);
+        return mapping;
+    }
+
+    internal void UnmapDma(DmaMapping mapping)
+    {
+        _mappings.Remove(mapping);
+        mapping.Buffer.RemoveMapping();
+        if (_fd.IsClosed)
+        {
+            return; // closing the container already dropped every mapping
+        }
+
+        var unmap = new vfio_iommu_type1_dma_unmap { argsz = Structs.Size<vfio_iommu_type1_dma_unmap>(), iova = mapping.Iova, size = (ulong)mapping.Length };
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Structs.ToArray(unmap));
+        if (mapping.Allocated)
+        {
+            _iova?.Free(mapping.Iova, (ulong)mapping.Length);
+        }
+
+        if (result < 0)
+        {
+            throw new VfioException("VFIO_IOMMU_UNMAP_DMA", $"IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result);
+        }
+    }
+
+    private void RequireIommu(string operation)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        switch (IommuType)
+        {
+            case VfioIommuType.None:
+                throw new VfioException(operation, Options.ContainerPath, Errno.EINVAL, "Attach a group first: the container picks its IOMMU back-end then.");
+            case VfioIommuType.NoIommu:
+                throw new VfioException(operation, Options.ContainerPath, Errno.EPERM,
+                    "DMA mapping is unavailable in no-IOMMU mode: there is no IOMMU to translate device addresses, and userspace cannot safely learn physical addresses.");
+        }
+    }
+
     private void SetIommu(bool noIommu, string groupPath)
     {
         VfioIommuType type;
@@ -207,9 +359,21 @@ public sealed class VfioContainer : IDisposable
         IommuType = type;
     }
 
-    /// <summary>Closes every group (and their devices), then the container.</summary>
+    /// <summary>Unmaps DMA, closes every group (and their devices), then the container.</summary>
     public void Dispose()
     {
+        foreach (var mapping in _mappings.ToArray())
+        {
+            try
+            {
+                mapping.Dispose();
+            }
+            catch (VfioException)
+            {
+                // Closing the container drops the mapping anyway.
+            }
+        }
+
         foreach (var group in _groups.ToArray())
         {
             group.Dispose();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Vfio.Platform;
+using Vfio.Platform.Dma;
 using Vfio.Platform.Mmio;
 using Vfio.Platform.Preparation;
 
@@ -99,6 +100,25 @@ internal static class Checks
                 Expect("mmio.out-of-bounds", () => regs.Read32(regs.Length));
 
                 ServiceInterrupts(dev, regs, interrupts);
+
+                using var buffer = DmaBuffer.Allocate(64 * 1024);
+                if (container.IommuType == VfioIommuType.NoIommu)
+                {
+                    Expect("dma.map", () => container.MapDma(buffer));
+                }
+                else
+                {
+                    var iommu = container.GetIommuInfo();
+                    Put("iommu.pagesizes", Hex(iommu.PageSizes));
+                    Put("iommu.ranges", string.Join(",", iommu.IovaRanges.Select(r => $"{Hex(r.Start)}-{Hex(r.End)}")));
+                    using (var mapping = container.MapDma(buffer))
+                    {
+                        Put("dma.iova", Hex(mapping.Iova));
+                    }
+
+                    using var again = container.MapDma(buffer);
+                    Put("dma.iova.reused", Hex(again.Iova));
+                }
             }
 
             // The runtime opens descriptors of its own on first use (console, thread pool), so the

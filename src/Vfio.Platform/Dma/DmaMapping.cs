@@ -1,0 +1,40 @@
+namespace Vfio.Platform.Dma;
+
+/// <summary>A buffer mapped into the device's I/O address space: the device reaches
+/// <see cref="DmaBuffer"/> at <see cref="Iova"/>. Disposing unmaps it.</summary>
+public sealed class DmaMapping : IDisposable
+{
+    private readonly VfioContainer _container;
+    private bool _unmapped;
+
+    internal DmaMapping(VfioContainer container, DmaBuffer buffer, ulong iova, bool allocated)
+    {
+        _container = container;
+        Buffer = buffer;
+        Iova = iova;
+        Allocated = allocated;
+    }
+
+    internal bool Allocated { get; }
+
+    /// <summary>The mapped buffer.</summary>
+    public DmaBuffer Buffer { get; }
+
+    /// <summary>The address the device uses.</summary>
+    public ulong Iova { get; }
+
+    /// <summary>Length in bytes.</summary>
+    public long Length => Buffer.Length;
+
+    /// <summary>Unmaps the buffer from the device (<c>VFIO_IOMMU_UNMAP_DMA</c>).</summary>
+    public void Dispose()
+    {
+        if (_unmapped)
+        {
+            return;
+        }
+
+        _unmapped = true;
+        _container.UnmapDma(this);
+    }
+}

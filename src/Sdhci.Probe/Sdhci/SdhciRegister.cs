@@ -1,0 +1,105 @@
+namespace Sdhci.Probe.Sdhci;
+
+/// <summary>How software may touch a register, which decides whether a dump may read it.</summary>
+public enum SdhciRegisterAccess
+{
+    /// <summary>Read and write.</summary>
+    ReadWrite,
+
+    /// <summary>Read only; writes are ignored.</summary>
+    ReadOnly,
+
+    /// <summary>Status bits cleared by writing 1 (the interrupt and error status registers).</summary>
+    ReadWriteOneToClear,
+
+    /// <summary>Write only; reads return nothing meaningful, so a dump skips them.</summary>
+    WriteOnly,
+
+    /// <summary>The buffer data port: a read pops data from the card's FIFO, so a dump never reads it.</summary>
+    DataPort,
+}
+
+/// <summary>Which part of the register window a register belongs to.</summary>
+public enum SdhciRegisterBlock
+{
+    /// <summary>The standard SD Host Controller registers, 0x00 to 0xFF.</summary>
+    Standard,
+
+    /// <summary>Arasan vendor registers in the standard block's reserved space.</summary>
+    ArasanVendor,
+
+    /// <summary>The eMMC command queue engine (CQHCI) Arasan's 5.1 core maps at 0x200.</summary>
+    ArasanCqe,
+}
+
+/// <summary>
+/// One controller register: offset, width, access and its fields. Instances live in
+/// <see cref="SdhciRegisters"/> and <see cref="ArasanRegisters"/>; nothing else spells an offset.
+/// </summary>
+/// <example>
+/// <code>
+/// var reg = SdhciRegisters.ClockControl;                 // 0x2C, 16 bits
+/// ulong raw = io.Read(reg);
+/// foreach (var field in reg.Fields)
+///     Console.WriteLine($"{field.Name} = {field.Extract(raw)}");
+/// </code>
+/// </example>
+public sealed class SdhciRegister
+{
+    internal SdhciRegister(
+        int offset,
+        int width,
+        string name,
+        string? kernelName,
+        SdhciRegisterAccess access,
+        SdhciRegisterBlock block,
+        IReadOnlyList<SdhciField> fields,
+        bool listSetFlags = false)
+    {
+        if (width is not (1 or 2 or 4 or 8))
+            throw new ArgumentOutOfRangeException(nameof(width), width, "A register is 1, 2, 4 or 8 bytes wide.");
+        if (offset % Math.Min(width, 4) != 0)
+            throw new ArgumentException($"Register {name} at 0x{offset:x} is not aligned to its width.", nameof(offset));
+        Offset = offset;
+        Width = width;
+        Name = name;
+        KernelName = kernelName;
+        Access = access;
+        Block = block;
+        Fields = fields;
+        ListSetFlags = listSetFlags;
+    }
+
+    /// <summary>Byte offset from the start of the controller's register window.</summary>
+    public int Offset { get; }
+
+    /// <summary>Width in bytes: 1, 2, 4, or 8 for the two registers read as two 32-bit halves (capabilities, ADMA address).</summary>
+    public int Width { get; }
+
+    /// <summary>The name the specification (or the vendor) gives the register.</summary>
+    public string Name { get; }
+
+    /// <summary>The Linux kernel's macro for the offset (<c>SDHCI_PRESENT_STATE</c>), to search a kernel tree with; null where it has none.</summary>
+    public string? KernelName { get; }
+
+    /// <summary>Read/write behaviour.</summary>
+    public SdhciRegisterAccess Access { get; }
+
+    /// <summary>Standard block or a vendor addition.</summary>
+    public SdhciRegisterBlock Block { get; }
+
+    /// <summary>The register's fields, lowest bit first; empty for registers that hold one plain value (addresses, arguments).</summary>
+    public IReadOnlyList<SdhciField> Fields { get; }
+
+    /// <summary>Whether a reading is useful at all: false for write-only registers and the data port.</summary>
+    public bool IsReadable => Access is not (SdhciRegisterAccess.WriteOnly or SdhciRegisterAccess.DataPort);
+
+    /// <summary>The value every bit set reads as: what a controller that is not answering returns.</summary>
+    public ulong AllOnes => Width == 8 ? ulong.MaxValue : (1UL << (Width * 8)) - 1;
+
+    /// <summary>Interrupt-style registers, whose text decode lists the set bits by name instead of one line per bit.</summary>
+    internal bool ListSetFlags { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} (0x{Offset:x2}, {Width * 8}-bit)";
+}

@@ -64,7 +64,7 @@ public sealed class VfioDeviceBinding : IDisposable
         return Bind(new Sysfs(options.SysfsRoot, options.DevRoot), device, options);
     }
 
-    internal static VfioDeviceBinding Bind(ISysfs sysfs, string device, VfioBindOptions options)
+    internal static VfioDeviceBinding Bind(ISysfs sysfs, string device, VfioBindOptions options, bool bindNow = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(device);
         if (device.Contains('/', StringComparison.Ordinal) || device is "." or "..")
@@ -78,7 +78,11 @@ public sealed class VfioDeviceBinding : IDisposable
         var binding = new VfioDeviceBinding(sysfs, options, device, bus,
             sysfs.LinkName(Path.Combine(devicePath, "driver")),
             sysfs.ReadText(Path.Combine(devicePath, "driver_override")));
-        binding.BindToVfio();
+        if (bindNow)
+        {
+            binding.BindToVfio();
+        }
+
         return binding;
     }
 
@@ -129,6 +133,32 @@ public sealed class VfioDeviceBinding : IDisposable
         });
         GroupPath = appeared ? node! : throw new VfioException("wait for group node", Device, Errno.ETIMEDOUT,
             $"Neither {vfio}/{group} nor {vfio}/noiommu-{group} appeared within {_options.Timeout.TotalSeconds:0.#} s (is devtmpfs mounted, or udev running?).");
+    }
+
+    /// <summary>Takes a device away from its VFIO driver in a later process than the one that bound it
+    /// (<c>sdhci-probe unbind</c>): unbinds it, clears <c>driver_override</c> and, with
+    /// <paramref name="reprobe"/>, lets the bus give it to whichever driver matches (the original one).</summary>
+    /// <returns>The driver the device is bound to afterwards, or null.</returns>
+    public static string? Release(string device, bool reprobe, VfioBindOptions? options = null)
+    {
+        options ??= new VfioBindOptions();
+        var sysfs = new Sysfs(options.SysfsRoot, options.DevRoot);
+        var binding = Bind(sysfs, device, options, bindNow: false);
+        binding._restored = true;
+        var current = sysfs.LinkName(Path.Combine(binding.DevicePath, "driver"));
+        if (current == binding.VfioDriver)
+        {
+            binding.Write(Path.Combine(binding.DevicePath, "driver", "unbind"), device, $"unbind from {current}", "Close every program that holds the device open first.");
+        }
+
+        binding.Write(Path.Combine(binding.DevicePath, "driver_override"), "\n", "driver_override", null);
+        if (reprobe)
+        {
+            binding.Write(Path.Combine(sysfs.SysfsRoot, "bus", binding.Bus, "drivers_probe"), device, "drivers_probe", null);
+            binding.WaitFor(() => sysfs.LinkName(Path.Combine(binding.DevicePath, "driver")) is not null);
+        }
+
+        return sysfs.LinkName(Path.Combine(binding.DevicePath, "driver"));
     }
 
     /// <summary>Unbinds the device from VFIO, clears <c>driver_override</c> and lets its original driver

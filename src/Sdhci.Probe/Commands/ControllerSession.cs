@@ -1,0 +1,101 @@
+using Sdhci.Probe.Sdhci;
+using Vfio.Native;
+using Vfio.Platform;
+using Vfio.Platform.Interrupts;
+using Vfio.Platform.Mmio;
+using Vfio.Platform.Preparation;
+
+namespace Sdhci.Probe.Commands;
+
+/// <summary>An open controller: the VFIO container, group and device, its register region as an
+/// <see cref="IRegisterIo"/>, and (with --bind) the temporary binding that is undone on dispose.</summary>
+internal sealed class ControllerSession : IDisposable
+{
+    private readonly VfioDeviceBinding? _binding;
+    private readonly VfioContainer _container;
+
+    private ControllerSession(VfioDeviceBinding? binding, VfioContainer container, VfioDevice device, MmioRegion region, bool isArasan)
+    {
+        _binding = binding;
+        _container = container;
+        Device = device;
+        Region = region;
+        Registers = new VfioRegisterIo(region);
+        IsArasan = isArasan;
+    }
+
+    public VfioContainer Container => _container;
+
+    public VfioDevice Device { get; }
+
+    public MmioRegion Region { get; }
+
+    public IRegisterIo Registers { get; }
+
+    /// <summary>A ZynqMP/Arasan controller (platform device with an arasan compatible).</summary>
+    public bool IsArasan { get; }
+
+    public SdhciDumpOptions DumpOptions => IsArasan ? SdhciDumpOptions.Arasan : SdhciDumpOptions.Standard;
+
+    /// <summary>Opens <paramref name="name"/>. Without <paramref name="bindFirst"/> the device must already
+    /// be bound to VFIO (sdhci-probe bind); with it, it is bound now and given back on dispose.</summary>
+    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys")
+    {
+        var info = ControllerInfo.Discover(sysfsRoot).FirstOrDefault(c => c.Name == name)
+            ?? throw new VfioException("find controller", name, Errno.ENODEV, "No SD host controller of that name; 'sdhci-probe list' shows the ones there are.");
+
+        VfioDeviceBinding? binding = null;
+        if (!info.ReadyForVfio)
+        {
+            if (!bindFirst)
+            {
+                throw new VfioException("open", name, Errno.ENODEV,
+                    $"{name} is bound to {info.Driver ?? "no driver"}, not to VFIO. Run 'sdhci-probe bind {name}' first, or pass --bind to bind it for this command only.");
+            }
+
+            binding = VfioDeviceBinding.Bind(name, new VfioBindOptions { SysfsRoot = sysfsRoot });
+        }
+
+        VfioContainer? container = null;
+        try
+        {
+            container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
+            var group = binding is not null ? container.OpenGroup(binding.GroupPath) : container.OpenGroupOf(name, sysfsRoot);
+            var device = group.OpenDevice(name);
+            var region = device.MapRegion(0);
+            return new ControllerSession(binding, container, device, region, info.Bus == "platform" && info.Identity.Contains("arasan", StringComparison.OrdinalIgnoreCase));
+        }
+        catch
+        {
+            container?.Dispose();
+            binding?.Dispose();
+            throw;
+        }
+    }
+
+    public VfioInterrupt EnableInterrupt() => Device.EnableInterrupt(0);
+
+    public void Dispose()
+    {
+        _container.Dispose();
+        _binding?.Dispose();
+    }
+}
+
+/// <summary>The controller's VFIO region seen through the register model's interface.</summary>
+internal sealed class VfioRegisterIo(MmioRegion region) : IRegisterIo
+{
+    public int Length => (int)Math.Min(region.Length, int.MaxValue);
+
+    public byte Read8(int offset) => region.Read8(offset);
+
+    public ushort Read16(int offset) => region.Read16(offset);
+
+    public uint Read32(int offset) => region.Read32(offset);
+
+    public void Write8(int offset, byte value) => region.Write8(offset, value);
+
+    public void Write16(int offset, ushort value) => region.Write16(offset, value);
+
+    public void Write32(int offset, uint value) => region.Write32(offset, value);
+}

@@ -30,6 +30,50 @@ internal static class Rig
         return output;
     })).Value;
 
+    /// <summary>sdhci-probe published self-contained for <paramref name="arch"/>, as tools/run-probe does it.</summary>
+    public static string Probe(string arch) => Payloads.GetOrAdd("probe-" + arch, a => new Lazy<string>(() =>
+    {
+        var rid = arch == "arm64" ? "linux-arm64" : "linux-x64";
+        var output = Path.Combine(Repository.Root, "artifacts", "probe", arch);
+        var publish = Repository.Run("dotnet", ["publish", "src/Sdhci.Probe", "-r", rid, "-c", "Release", "--self-contained", "-p:PublishTrimmed=true", "-p:PublishReadyToRun=true", "-p:DebugType=none", "-o", output, "--nologo", "-v", "q"]);
+        Assert.True(publish.ExitCode == 0, $"publishing sdhci-probe for {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
+        return output;
+    })).Value;
+
+    /// <summary>Runs several shell steps in one boot; each step's output and exit code come back by name.</summary>
+    public static Dictionary<string, (int ExitCode, string Output)> RunSteps(string arch, string payload, params (string Name, string Command)[] steps)
+    {
+        var script = string.Join("; ", steps.Select(s => $"echo '@@step {s.Name}'; ({s.Command}) 2>&1; echo \"@@exit $?\""));
+        var (_, output) = Run(arch, script, payload);
+        var results = new Dictionary<string, (int, string)>();
+        string? name = null;
+        var text = new System.Text.StringBuilder();
+        foreach (var line in output.Split('\n'))
+        {
+            if (line.StartsWith("@@step ", StringComparison.Ordinal))
+            {
+                name = line[7..].Trim();
+                text.Clear();
+            }
+            else if (line.StartsWith("@@exit ", StringComparison.Ordinal) && name is not null)
+            {
+                results[name] = (int.Parse(line[7..].Trim(), System.Globalization.CultureInfo.InvariantCulture), text.ToString());
+                name = null;
+            }
+            else if (name is not null)
+            {
+                text.AppendLine(line);
+            }
+        }
+
+        foreach (var (step, _) in steps)
+        {
+            Assert.True(results.ContainsKey(step), $"step {step} did not finish in the {arch} guest:\n{output}");
+        }
+
+        return results;
+    }
+
     /// <summary>Boots <paramref name="arch"/>, runs <paramref name="command"/> with <c>/bin/sh -c</c>,
     /// and returns the command's exit code and output (the kernel console goes to the rig's log).</summary>
     public static (int ExitCode, string Output) Run(string arch, string command, string? payload = null, int timeoutSeconds = 240)

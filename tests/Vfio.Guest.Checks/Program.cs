@@ -6,9 +6,18 @@ using Vfio.Platform.Mmio;
 using Vfio.Platform.Preparation;
 
 // vfio-guest-checks DEVICE [--bind] [--noiommu] [--interrupts N]
+// vfio-guest-checks --abi
 // --bind: hand the device to VFIO with VfioDeviceBinding first, and give it back at the end.
 // Prints one "key=value" line per observation; the host-side tests assert on them. Exit code 0 when
 // every step ran (assertions are the host's job), 1 when a step threw unexpectedly.
+if (args is ["--abi"])
+{
+    // The C# side of the ABI oracle on this machine's architecture (tests/Vfio.Rig.Tests compares it
+    // with a C program cross-compiled from the same headers).
+    Console.Write(Vfio.Native.Tests.NativeLayout.Print());
+    return 0;
+}
+
 if (args.Length == 0)
 {
     Console.Error.WriteLine("usage: vfio-guest-checks DEVICE [--noiommu] [--interrupts N]");

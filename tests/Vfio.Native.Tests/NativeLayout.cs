@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Vfio.Native;
 
+#pragma warning disable CA1305 // invariant by construction: integers only
+
 namespace Vfio.Native.Tests;
 
 /// <summary>One fact about the bindings that C can state too: the C expression that computes it and
@@ -20,6 +22,9 @@ internal static class NativeLayout
     /// <summary>The #include lines the generated types came from.</summary>
     public static IReadOnlyList<string> Headers { get; } =
         GeneratedTypes.SelectMany(t => t.GetCustomAttribute<NativeHeaderAttribute>()!.Header.Split(", ")).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The C# side as "key TAB value" lines, the oracle's format (printed by the guest checks on arm64).</summary>
+    public static string Print() => string.Concat(Items().Select(i => $"{i.Key}\t{i.CSharpValue}\n"));
 
     public static IEnumerable<AbiItem> Items()
     {

@@ -100,6 +100,8 @@ internal static class Checks
                 Expect("region.out-of-range", () => dev.GetRegionInfo(dev.RegionCount + 5));
                 Expect("irq.out-of-range", () => dev.GetIrqInfo(dev.IrqCount + 5));
                 Expect("device.unknown", () => group.OpenDevice("no-such-device"));
+                Expect("device.second-open", () => group.OpenDevice(name)); // the group interface allows it (open_count)
+                Expect("group.busy", () => container.OpenGroupOf(name)); // one open per group: EBUSY
 
                 using var regs = dev.MapRegion(0); // platform: the reg entry; PCI: BAR0
                 Put("mmio.mapped", regs.IsMapped);

@@ -44,6 +44,7 @@ public sealed class ZynqMpGuestTests(ITestOutputHelper output)
         Assert.Equal("EINVAL", v["region.out-of-range"]);
         Assert.Equal("EINVAL", v["irq.out-of-range"]);
         Assert.Equal("EFAULT", v["mmio.out-of-bounds"]);
+        Assert.Equal("EBUSY", v["group.busy"]);
         Assert.NotEqual("no error", v["device.unknown"]);
         Assert.Equal("EPERM", v["dma.map"]); // no IOMMU, no DMA mapping, said plainly
         Assert.Equal("0", v["fds.leaked"]);

@@ -88,7 +88,9 @@ internal static class Rig
         args.Add(command);
         var result = Repository.Run(Script, args);
         Assert.True(result.ExitCode is not (124 or 125), $"the {arch} guest did not run the command (exit {result.ExitCode}):\n{result.Stdout}\n{result.Stderr}");
-        return (result.ExitCode, result.Stdout + result.Stderr);
+        // stdout is the guest command's own output (its stderr merged in the guest); the host-side
+        // stderr carries the rig's progress lines, which are not the command's.
+        return (result.ExitCode, result.Stdout);
     }
 
     /// <summary>The key=value lines a guest program printed.</summary>

@@ -238,6 +238,33 @@ internal static class Checks
 
         // Nothing pending now: a wait must time out rather than see a stale event.
         Put("irq.spurious", irq.Wait(TimeSpan.FromMilliseconds(50)));
+
+        // The same through the asynchronous wait (the waiter thread's poll on the real eventfd).
+        var asyncServiced = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var pending = irq.WaitAsync(timeout.Token).AsTask();
+            regs.Write16(Command, 0x0000);
+            try
+            {
+                pending.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                continue;
+            }
+
+            regs.Write16(NormalIntStatus, regs.Read16(NormalIntStatus));
+            if (irq.Info.IsAutomasked)
+            {
+                irq.Unmask();
+            }
+
+            asyncServiced++;
+        }
+
+        Put("irq.async.serviced", asyncServiced);
     }
 
     private static void Expect(string key, Action action)

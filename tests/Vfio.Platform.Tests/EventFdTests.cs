@@ -29,7 +29,7 @@ public sealed class EventFdTests
     public async Task An_async_wait_completes_when_another_thread_signals()
     {
         using var eventFd = EventFd.Create();
-        var wait = eventFd.WaitAsync(TestContext.Current.CancellationToken);
+        var wait = eventFd.WaitAsync(TestContext.Current.CancellationToken).AsTask();
 
         var signaller = new Thread(() =>
         {
@@ -66,5 +66,85 @@ public sealed class EventFdTests
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
+
+/// <summary>Asynchronous waits on the dedicated waiter thread; alone, because they count allocations
+/// process-wide and cross threads.</summary>
+[Collection(nameof(DescriptorLeakTests))]
+public sealed class EventFdAsyncTests
+{
+    private const int Waits = 2000;
+
+    [Fact]
+    public async Task Repeated_async_waits_return_each_signal_and_do_not_allocate_per_wait()
+    {
+        using var eventFd = EventFd.Create();
+        using var signaller = EventFd.Create();
+        var ct = TestContext.Current.CancellationToken;
+        var stop = false;
+        var thread = new Thread(() =>
+        {
+            // Answer every request on "signaller" with a signal on "eventFd": a ping-pong.
+            while (signaller.Wait(TimeSpan.FromSeconds(5)) != 0 && !Volatile.Read(ref stop))
+            {
+                eventFd.Signal();
+            }
+        });
+        thread.Start();
+
+        var allocated = await Task.Run(() => MeasureAsync(eventFd, signaller, ct), ct);
+        Volatile.Write(ref stop, true);
+        signaller.Signal();
+        thread.Join();
+
+        // The count is process-wide, so the runner's own threads add a few kilobytes of noise; one
+        // allocation per wait (24 bytes at least) would add 48 KB. -1: a wait returned the wrong count.
+        Assert.InRange(allocated, 0, Waits * 8);
+    }
+
+    /// <summary>Away from the test framework's synchronization context, continuations run inline on
+    /// the waiter thread, as they would in a driver loop.</summary>
+    private static async Task<long> MeasureAsync(EventFd eventFd, EventFd signaller, CancellationToken ct)
+    {
+        signaller.Signal();
+        Assert.Equal(1UL, await eventFd.WaitAsync(ct).ConfigureAwait(false)); // warm-up: starts the waiter thread
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        for (var i = 0; i < Waits; i++)
+        {
+            signaller.Signal();
+            if (await eventFd.WaitAsync(ct).ConfigureAwait(false) != 1)
+            {
+                return -1;
+            }
+        }
+
+        return GC.GetTotalAllocatedBytes(precise: true) - before;
+    }
+
+    [Fact]
+    public async Task Disposing_ends_a_pending_async_wait()
+    {
+        var eventFd = EventFd.Create();
+        var wait = eventFd.WaitAsync(TestContext.Current.CancellationToken).AsTask();
+
+        eventFd.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await wait);
+    }
+
+    [Fact]
+    public async Task Only_one_async_wait_may_be_pending()
+    {
+        using var eventFd = EventFd.Create();
+        using var cancel = new CancellationTokenSource();
+        var first = eventFd.WaitAsync(cancel.Token).AsTask();
+
+        Assert.Throws<InvalidOperationException>(() => { _ = eventFd.WaitAsync(TestContext.Current.CancellationToken).AsTask(); });
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await first);
+        eventFd.Signal(4);
+        Assert.Equal(4UL, await eventFd.WaitAsync(TestContext.Current.CancellationToken));
     }
 }

@@ -40,6 +40,7 @@ public sealed class ZynqMpGuestTests(ITestOutputHelper output)
         Assert.Equal("0x2402", v["sdhci.version"]);
         Assert.Equal("100", v["irq.serviced"]);
         Assert.Equal("0", v["irq.lost"]);
+        Assert.Equal("20", v["irq.async.serviced"]);
         Assert.Equal("0", v["irq.spurious"]);
         Assert.Equal("EINVAL", v["region.out-of-range"]);
         Assert.Equal("EINVAL", v["irq.out-of-range"]);

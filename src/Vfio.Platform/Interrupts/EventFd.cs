@@ -9,6 +9,7 @@ public sealed class EventFd : IDisposable
 {
     private readonly ISyscalls _sys;
     private readonly KernelFd _fd;
+    private AsyncWaiter? _waiter;
 
     private EventFd(ISyscalls sys, KernelFd fd)
     {
@@ -88,32 +89,26 @@ public sealed class EventFd : IDisposable
     }
 
     /// <summary>Waits without blocking the caller's thread; completes with the count, or throws
-    /// <see cref="OperationCanceledException"/>. The wait runs on a pool thread in short poll slices
-    /// so cancellation is seen within 50 ms.</summary>
-    public async ValueTask<ulong> WaitAsync(CancellationToken cancellationToken = default)
+    /// <see cref="OperationCanceledException"/>. The first call starts a waiter thread for this eventfd;
+    /// later waits allocate nothing. One asynchronous wait may be pending at a time.</summary>
+    public ValueTask<ulong> WaitAsync(CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        cancellationToken.ThrowIfCancellationRequested();
         var immediate = TryRead();
         if (immediate != 0)
         {
-            return immediate;
+            return new ValueTask<ulong>(immediate);
         }
 
-        return await Task.Run(
-            () =>
-            {
-                while (true)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var count = Wait(TimeSpan.FromMilliseconds(50));
-                    if (count != 0)
-                    {
-                        return count;
-                    }
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
+        _waiter ??= new AsyncWaiter(_sys, this);
+        return _waiter.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Closes the eventfd.</summary>
-    public void Dispose() => _fd.Dispose();
+    /// <summary>Stops a pending asynchronous wait and closes the eventfd.</summary>
+    public void Dispose()
+    {
+        _waiter?.Dispose();
+        _fd.Dispose();
+    }
 }

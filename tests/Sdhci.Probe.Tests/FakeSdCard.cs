@@ -1,0 +1,245 @@
+using Sdhci.Probe.Sdhci;
+
+namespace Sdhci.Probe.Tests;
+
+/// <summary>What a card sends back for one command.</summary>
+internal sealed record CardReply(SdResponseType Kind, uint Value = 0, byte[]? Long = null, CardData? Data = null);
+
+/// <summary>The data phase a command starts: the card serves or takes blocks by index.</summary>
+internal sealed record CardData(bool Read, int? RequiredBlockSize, Func<int, int, byte[]>? ReadBlock, Action<int, byte[]>? WriteBlock);
+
+/// <summary>
+/// An SD memory card's state machine, modelled on QEMU's hw/sd/sd.c (QEMU 7.2, the rig's): the same
+/// CID, CSD, SCR, OCR and RCA values, the same answers, and silence (a command timeout) for a
+/// command that is illegal in the current state.
+/// </summary>
+internal sealed class FakeSdCard
+{
+    // QEMU's CID (sd_set_cid): MID 0xaa, OID "XY", PNM "QEMU!", PRV 0x01, PSN 0xdeadbeef, MDT 2006-02.
+    public static readonly byte[] QemuCid =
+        [0xaa, (byte)'X', (byte)'Y', (byte)'Q', (byte)'E', (byte)'M', (byte)'U', (byte)'!', 0x01, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x62, 0x01];
+
+    // QEMU's CSD for a 64 MiB standard-capacity card (sd_set_csd): TRAN_SPEED 0x32 (25 MHz), C_SIZE 255, C_SIZE_MULT 7, READ_BL_LEN 9.
+    public static readonly byte[] QemuCsd64MiB =
+        [0x00, 0x26, 0x00, 0x32, 0x5f, 0x59, 0xe0, 0x3f, 0xff, 0xff, 0xdf, 0xff, 0x92, 0x60, 0x00, 0x01];
+
+    // QEMU's SCR (sd_set_scr, spec 2.00 card): structure 1.0, SD_SPEC 2, security 2, bus widths 1 and 4.
+    public static readonly byte[] QemuScr = [0x02, 0x25, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+
+    public const ushort QemuRca = 0x4567;
+    public const uint QemuOcr = 0x00ff_ff00;
+    public const long Qemu64MiB = 64L * 1024 * 1024;
+
+    private readonly Dictionary<long, byte[]> _written = [];
+    private uint _pendingErrors;
+    private int _busyPollsLeft;
+
+    public FakeSdCard(long capacityBytes = Qemu64MiB, bool highCapacity = false)
+    {
+        CapacityBytes = capacityBytes;
+        HighCapacity = highCapacity;
+        Csd = highCapacity ? SdhcCsd(capacityBytes) : QemuCsd64MiB;
+        Reset();
+    }
+
+    public long CapacityBytes { get; }
+
+    public bool HighCapacity { get; }
+
+    public byte[] Cid { get; init; } = QemuCid;
+
+    public byte[] Csd { get; set; }
+
+    public byte[] Scr { get; init; } = QemuScr;
+
+    /// <summary>A physical layer 1.x card: CMD8 goes unanswered.</summary>
+    public bool Version1 { get; init; }
+
+    /// <summary>CMD8 echoes a wrong check pattern.</summary>
+    public bool BadCmd8Echo { get; set; }
+
+    /// <summary>ACMD41 answers busy this many times before ready (QEMU: 0; real cards: a few).</summary>
+    public int BusyPolls { get; set; } = 2;
+
+    /// <summary>ACMD41 never reports ready.</summary>
+    public bool NeverReady { get; set; }
+
+    /// <summary>Card status error bits to report in the next R1 of a data command.</summary>
+    public SdCardStatus NextDataCommandStatusErrors { get; set; }
+
+    public SdCardState State { get; private set; }
+
+    public ushort Rca { get; private set; }
+
+    public uint Ocr { get; private set; }
+
+    public int BusWidth { get; private set; } = 1;
+
+    public int BlockLength { get; private set; } = 512;
+
+    public List<uint> Acmd41Arguments { get; } = [];
+
+    public byte[] ReadImageBlock(long lba) => _written.TryGetValue(lba, out var block) ? block : CardImage.Block(lba);
+
+    private void Reset()
+    {
+        State = SdCardState.Idle;
+        Rca = 0;
+        Ocr = QemuOcr;
+        BusWidth = 1;
+        BlockLength = 512;
+        _busyPollsLeft = BusyPolls;
+    }
+
+    /// <summary>Runs a command; null means no response (the host sees a command timeout).</summary>
+    public CardReply? Execute(int index, uint argument, bool application)
+    {
+        var reply = application ? Application(index, argument) : Normal(index, argument);
+        if (reply is null)
+            _pendingErrors |= (uint)SdCardStatus.IllegalCommand;
+        return reply;
+    }
+
+    private bool AddressedToMe(uint argument) => argument >> 16 == Rca;
+
+    private CardReply? Normal(int index, uint argument)
+    {
+        switch (index)
+        {
+            case 0:
+                Reset();
+                return new CardReply(SdResponseType.None);
+            case 8:
+                if (Version1 || State != SdCardState.Idle || ((argument >> 8) & 0xF) != 1)
+                    return null;
+                return new CardReply(SdResponseType.R7, BadCmd8Echo ? (argument & 0xF00) | 0x55 : argument & 0xFFF);
+            case 55:
+                if (State is SdCardState.Standby or SdCardState.Transfer && !AddressedToMe(argument))
+                    return null;
+                return new CardReply(SdResponseType.R1, Status() | (uint)SdCardStatus.AppCmd);
+            case 2:
+                if (State != SdCardState.Ready)
+                    return null;
+                State = SdCardState.Identification;
+                return new CardReply(SdResponseType.R2, Long: Cid);
+            case 3:
+                if (State is not (SdCardState.Identification or SdCardState.Standby))
+                    return null;
+                var status = Status();                           // R1 and R6 report the state the command found
+                State = SdCardState.Standby;
+                Rca = QemuRca;
+                var r6Status = ((status >> 8) & 0xC000) | ((status >> 6) & 0x2000) | (status & 0x1FFF);
+                return new CardReply(SdResponseType.R6, ((uint)Rca << 16) | r6Status);
+            case 9:
+                if (State != SdCardState.Standby || !AddressedToMe(argument))
+                    return null;
+                return new CardReply(SdResponseType.R2, Long: Csd);
+            case 7:
+                if (State != SdCardState.Standby || !AddressedToMe(argument))
+                    return null;
+                var selected = Status();
+                State = SdCardState.Transfer;
+                return new CardReply(SdResponseType.R1b, selected);
+            case 13:
+                if (!AddressedToMe(argument) || State is SdCardState.Idle or SdCardState.Ready or SdCardState.Identification)
+                    return null;
+                return new CardReply(SdResponseType.R1, Status());
+            case 16:
+                if (State != SdCardState.Transfer)
+                    return null;
+                BlockLength = (int)argument;
+                return new CardReply(SdResponseType.R1, Status());
+            case 12:
+                if (State is not (SdCardState.SendingData or SdCardState.ReceivingData))
+                    return null;
+                var stopped = Status();
+                State = SdCardState.Transfer;
+                return new CardReply(SdResponseType.R1b, stopped);
+            case 17 or 18 or 24 or 25:
+                return Block(index, argument);
+            default:
+                return null;
+        }
+    }
+
+    private CardReply? Application(int index, uint argument)
+    {
+        switch (index)
+        {
+            case 41:
+                if (State != SdCardState.Idle)
+                    return null;
+                Acmd41Arguments.Add(argument);
+                if ((argument & 0x00FF_FFFF) != 0 && (argument & Ocr & 0x00FF_FF00) != 0 && !NeverReady && _busyPollsLeft-- <= 0)
+                {
+                    Ocr |= 0x8000_0000 | (HighCapacity && (argument & 0x4000_0000) != 0 ? 0x4000_0000u : 0);
+                    State = SdCardState.Ready;
+                }
+
+                return new CardReply(SdResponseType.R3, Ocr);
+            case 6:
+                if (State != SdCardState.Transfer)
+                    return null;
+                BusWidth = (argument & 3) == 2 ? 4 : 1;
+                return new CardReply(SdResponseType.R1, Status() | (uint)SdCardStatus.AppCmd);
+            case 51:
+                if (State != SdCardState.Transfer)
+                    return null;
+                var status = Status() | (uint)SdCardStatus.AppCmd;
+                State = SdCardState.SendingData;
+                return new CardReply(SdResponseType.R1, status, Data: new CardData(true, 8, (block, size) =>
+                {
+                    State = SdCardState.Transfer;
+                    return Scr;
+                }, null));
+            default:
+                return null;
+        }
+    }
+
+    private CardReply? Block(int index, uint argument)
+    {
+        if (State != SdCardState.Transfer)
+            return null;
+        var address = HighCapacity ? (long)argument * 512 : argument;
+        var status = Status();
+        if (!HighCapacity && address % 512 != 0)
+            status |= (uint)SdCardStatus.AddressError;
+        if (address >= CapacityBytes)
+            status |= (uint)SdCardStatus.OutOfRange;
+        status |= (uint)NextDataCommandStatusErrors;
+        NextDataCommandStatusErrors = 0;
+        var multiple = index is 18 or 25;
+        var read = index is 17 or 18;
+        var first = address / 512;
+        State = read ? SdCardState.SendingData : SdCardState.ReceivingData;
+        var data = read
+            ? new CardData(true, 512, (block, size) =>
+            {
+                if (!multiple)
+                    State = SdCardState.Transfer;
+                return ReadImageBlock(first + block);
+            }, null)
+            : new CardData(false, 512, null, (block, bytes) =>
+            {
+                _written[first + block] = bytes;
+                if (!multiple)
+                    State = SdCardState.Transfer;
+            });
+        return new CardReply(SdResponseType.R1, status, Data: data);
+    }
+
+    private uint Status()
+    {
+        var status = ((uint)State << 9) | (State == SdCardState.Transfer ? (uint)SdCardStatus.ReadyForData : 0) | _pendingErrors;
+        _pendingErrors = 0;
+        return status;
+    }
+
+    private static byte[] SdhcCsd(long capacityBytes)
+    {
+        // QEMU's CSD 2.0 (sd_set_csd, SDHC branch): C_SIZE = capacity / 512 KiB - 1 in bits 69:48.
+        var size = (capacityBytes / (512 * 1024)) - 1;
+        return [0x40, 0x0e, 0x00, 0x32, 0x5b, 0x59, 0x00, (byte)(size >> 16), (byte)(size >> 8), (byte)size, 0x7f, 0x80, 0x0a, 0x40, 0x00, 0x01];
+    }
+}

@@ -1,0 +1,705 @@
+using System.Buffers.Binary;
+using Sdhci.Probe.Sdhci;
+
+namespace Sdhci.Probe.Tests;
+
+/// <summary>
+/// A register-level model of an SD host controller with a <see cref="FakeSdCard"/> behind it, close
+/// to QEMU's hw/sd/sdhci.c: a 16-bit write of the Command register runs the command and sets the
+/// response registers and interrupt status (latched only where the status enable allows, signalled
+/// where the signal enable allows); PIO data goes through 0x20 one block per Buffer Read/Write Ready;
+/// SDMA and 32-bit ADMA2 copy between the card and <see cref="FakeDmaMemory"/> regions attached to
+/// its "bus". Faults can be injected, and every touch of the data port outside a PIO data phase is
+/// counted as a violation.
+/// </summary>
+internal sealed class FakeSdController : IRegisterIo
+{
+    private const int StatusOffset = 0x30;
+    private const uint ErrorSummary = 1u << 15;
+
+    private readonly byte[] _regs;
+    private readonly List<FakeDmaMemory> _bus = [];
+    private readonly Dictionary<(int Index, bool Application), Queue<SdhciInterrupt>> _commandErrors = [];
+    private uint _status;
+    private bool _application;
+
+    // The data phase in progress.
+    private CardData? _data;
+    private int _blockSize;
+    private int _blocksLeft;
+    private int _blockIndex;
+    private bool _multiple;
+    private bool _autoCmd12;
+    private byte[]? _pioBlock;
+    private int _pioOffset;
+    private bool _pioBufferReady;
+    private ulong _sdmaAddress;
+    private int _sdmaOffsetInBlock;
+    private bool _sdmaPaused;
+    private byte[] _sdmaBlock = [];
+
+    public FakeSdController(ulong capabilities, ushort version, int length, FakeSdCard? card = null)
+    {
+        _regs = new byte[length];
+        Capabilities = capabilities;
+        Version = version;
+        Card = card ?? new FakeSdCard();
+        PowerOnDefaults();
+    }
+
+    /// <summary>QEMU's xlnx-zcu102 Arasan controller: caps 0x280737ec6481 (100 MHz, 3.3/3.0/1.8 V, ADMA2, SDMA, 64-bit), version 0x2402 (3.00).</summary>
+    public static FakeSdController Zcu102(FakeSdCard? card = null) => new(0x280737ec6481, 0x2402, 0x1000, card);
+
+    /// <summary>QEMU's sdhci-pci: caps 0x057834b4 (52 MHz, 3.3/1.8 V, ADMA2, SDMA), version 0x2401 (2.00), a 0x100-byte BAR.</summary>
+    public static FakeSdController SdhciPci(FakeSdCard? card = null) => new(0x057834b4, 0x2401, 0x100, card);
+
+    public ulong Capabilities { get; }
+
+    public ushort Version { get; }
+
+    public FakeSdCard Card { get; set; }
+
+    public int Length => _regs.Length;
+
+    // ---- what tests look at --------------------------------------------------------------------
+
+    /// <summary>Ordered events shared with <see cref="FakeInterrupt"/>: "fire:STATUS", "clear:BITS", "ack", "cmd:N", "reset:BITS".</summary>
+    public List<string> Log { get; } = [];
+
+    /// <summary>Every command the card saw: index, argument, whether it was an application command.</summary>
+    public List<(int Index, uint Argument, bool Application)> Commands { get; } = [];
+
+    /// <summary>Software Reset values written.</summary>
+    public List<SdhciReset> Resets { get; } = [];
+
+    /// <summary>32-bit reads of the data port during a PIO read data phase, with a block in the buffer.</summary>
+    public int DataPortReads { get; private set; }
+
+    /// <summary>Reads of 0x20 to 0x23 at any other time or with another width: each would have consumed or corrupted card data.</summary>
+    public int DataPortViolations { get; private set; }
+
+    /// <summary>Values the host wrote to the SDMA System Address register, in order.</summary>
+    public List<uint> SdmaAddressWrites { get; } = [];
+
+    /// <summary>Every ADMA2 descriptor fetched: attribute, length, address.</summary>
+    public List<(ushort Attribute, int Length, uint Address)> AdmaDescriptors { get; } = [];
+
+    /// <summary>The interrupt line: a latched status bit whose signal is enabled.</summary>
+    public bool LineAsserted => (_status & Reg32(0x38)) != 0;
+
+    public uint InterruptStatus => _status;
+
+    public byte HostControl1 => _regs[0x28];
+
+    public byte PowerControl => _regs[0x29];
+
+    public ushort ClockControl => Reg16(0x2C);
+
+    // ---- what tests inject ---------------------------------------------------------------------
+
+    public bool CardInserted { get; set; } = true;
+
+    public bool ResetNeverCompletes { get; set; }
+
+    public bool ClockNeverStable { get; set; }
+
+    /// <summary>Commands are accepted but nothing is ever raised, and Command Inhibit (CMD) stays set.</summary>
+    public bool CompletionNeverArrives { get; set; }
+
+    /// <summary>Command Inhibit (CMD) reads set, as if a command never ended.</summary>
+    public bool CommandInhibitStuck { get; set; }
+
+    /// <summary>The next data phase fails with this error status instead of moving data.</summary>
+    public SdhciInterrupt NextDataError { get; set; }
+
+    /// <summary>ADMA descriptor fetches fail (as if the table were unreachable).</summary>
+    public bool AdmaFault { get; set; }
+
+    /// <summary>Every register reads all ones, as a clock-gated controller on a real ZynqMP does.</summary>
+    public bool Dead { get; set; }
+
+    public void Attach(FakeDmaMemory memory) => _bus.Add(memory);
+
+    /// <summary>Makes the next <paramref name="times"/> runs of the command fail with <paramref name="error"/> instead of reaching the card.</summary>
+    public void InjectCommandError(int index, SdhciInterrupt error, bool application = false, int times = 1)
+    {
+        if (!_commandErrors.TryGetValue((index, application), out var queue))
+            _commandErrors[(index, application)] = queue = new Queue<SdhciInterrupt>();
+        for (var i = 0; i < times; i++)
+            queue.Enqueue(error);
+    }
+
+    // ---- IRegisterIo ----------------------------------------------------------------------------
+
+    public byte Read8(int offset) => (byte)Read(offset, 1);
+
+    public ushort Read16(int offset) => (ushort)Read(offset, 2);
+
+    public uint Read32(int offset) => Read(offset, 4);
+
+    public void Write8(int offset, byte value) => Write(offset, 1, value);
+
+    public void Write16(int offset, ushort value) => Write(offset, 2, value);
+
+    public void Write32(int offset, uint value) => Write(offset, 4, value);
+
+    private static void Check(int offset, int width, int length)
+    {
+        if (offset < 0 || offset + width > length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"0x{offset:x} + {width} is outside the window.");
+        if (offset % width != 0)
+            throw new ArgumentException($"A {width}-byte access at 0x{offset:x} is misaligned.", nameof(offset));
+    }
+
+    private uint Read(int offset, int width)
+    {
+        Check(offset, width, _regs.Length);
+        if (Dead)
+            return width == 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
+        if (offset is >= 0x20 and < 0x24)
+            return ReadDataPort(width);
+        var aligned = offset & ~3;
+        var word = aligned switch
+        {
+            0x24 => PresentState(),
+            StatusOffset => _status,
+            _ => Reg32(aligned),
+        };
+        var shifted = word >> ((offset - aligned) * 8);
+        return width == 4 ? shifted : shifted & ((1u << (width * 8)) - 1);
+    }
+
+    private void Write(int offset, int width, uint value)
+    {
+        Check(offset, width, _regs.Length);
+        if (Dead)
+            return;
+        if (offset is >= StatusOffset and < StatusOffset + 4)
+        {
+            var bits = value << ((offset - StatusOffset) * 8);
+            Log.Add($"clear:{bits:x8}");
+            _status &= ~(bits & ~ErrorSummary);
+            UpdateErrorSummary();
+            return;
+        }
+
+        if (offset is >= 0x20 and < 0x24)
+        {
+            WriteDataPort(width, value);
+            return;
+        }
+
+        if (offset is >= 0x10 and < 0x20 or >= 0x24 and < 0x28 or >= 0x40 and < 0x50 or >= 0xFC and < 0x100)
+            return; // read-only
+
+        for (var i = 0; i < width; i++)
+            _regs[offset + i] = (byte)(value >> (i * 8));
+
+        if (Covers(offset, width, 0x2F))
+            SoftwareReset(_regs[0x2F]);
+        if (Covers(offset, width, 0x2C))
+            UpdateClock();
+        if (Covers(offset, width, 0x0F))
+            IssueCommand();
+        if (offset == 0x00 && width == 4)
+            SdmaAddressWritten(value);
+    }
+
+    private static bool Covers(int offset, int width, int register) => offset <= register && register < offset + width;
+
+    // ---- registers ------------------------------------------------------------------------------
+
+    private uint Reg32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_regs.AsSpan(offset));
+
+    private ushort Reg16(int offset) => BinaryPrimitives.ReadUInt16LittleEndian(_regs.AsSpan(offset));
+
+    private void SetReg32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(_regs.AsSpan(offset), value);
+
+    private void PowerOnDefaults()
+    {
+        Array.Clear(_regs);
+        BinaryPrimitives.WriteUInt64LittleEndian(_regs.AsSpan(0x40), Capabilities);
+        BinaryPrimitives.WriteUInt16LittleEndian(_regs.AsSpan(0xFE), Version);
+        _status = 0;
+        StopData();
+    }
+
+    private uint PresentState()
+    {
+        uint present = 0;
+        if (CommandInhibitStuck)
+            present |= 1;
+        if (_data is not null)
+            present |= 2 | 4 | (_data.Read ? 1u << 9 : 1u << 8);
+        if (_pioBufferReady)
+            present |= _data!.Read ? 1u << 11 : 1u << 10;
+        if (CardInserted)
+            present |= (1u << 16) | (1u << 17) | (1u << 18);
+        present |= (1u << 19) | (0xFu << 20) | (1u << 24); // write enabled, DAT3:0 and CMD high
+        return present;
+    }
+
+    private void Raise(SdhciInterrupt bits)
+    {
+        _status |= (uint)bits & Reg32(0x34);
+        UpdateErrorSummary();
+    }
+
+    private void UpdateErrorSummary()
+    {
+        if ((_status & 0xFFFF_0000) != 0)
+            _status |= ErrorSummary;
+        else
+            _status &= ~ErrorSummary;
+    }
+
+    private void SoftwareReset(byte value)
+    {
+        Resets.Add((SdhciReset)value);
+        Log.Add($"reset:{value:x2}");
+        if (ResetNeverCompletes)
+            return;
+        if ((value & 1) != 0)
+        {
+            PowerOnDefaults();
+            return;
+        }
+
+        if ((value & 4) != 0)
+            StopData();
+        _regs[0x2F] = 0;
+    }
+
+    private void UpdateClock()
+    {
+        var clock = Reg16(0x2C);
+        if ((clock & 1) != 0 && !ClockNeverStable)
+            clock |= 2;
+        else
+            clock &= unchecked((ushort)~2);
+        BinaryPrimitives.WriteUInt16LittleEndian(_regs.AsSpan(0x2C), clock);
+    }
+
+    // ---- commands -------------------------------------------------------------------------------
+
+    private void IssueCommand()
+    {
+        var command = Reg16(0x0E);
+        var index = (command >> 8) & 0x3F;
+        var responseSelect = command & 3;
+        var crcCheck = (command & 0x08) != 0;
+        var indexCheck = (command & 0x10) != 0;
+        var dataPresent = (command & 0x20) != 0;
+        var argument = Reg32(0x08);
+        var application = _application;
+        _application = false;
+        Log.Add($"cmd:{index}");
+
+        // QEMU's sdhci_can_issue_command: nothing happens without a running SD clock, or on a busy line.
+        if ((Reg16(0x2C) & 7) != 7)
+            return;
+        if (CommandInhibitStuck || (_data is not null && (dataPresent || responseSelect == 3)))
+            return;
+        if (CompletionNeverArrives)
+        {
+            CommandInhibitStuck = true;
+            return;
+        }
+
+        Commands.Add((index, argument, application));
+        if ((_regs[0x29] & 1) == 0 || !CardInserted)
+        {
+            Raise(SdhciInterrupt.CommandTimeoutError);
+            return;
+        }
+
+        if (_commandErrors.TryGetValue((index, application), out var errors) && errors.Count > 0)
+        {
+            Raise(errors.Dequeue());
+            return;
+        }
+
+        var reply = Card.Execute(index, argument, application);
+        if (reply is null)
+        {
+            Raise(SdhciInterrupt.CommandTimeoutError);
+            return;
+        }
+
+        if (index == 55)
+            _application = true;
+
+        var expected = reply.Kind switch
+        {
+            SdResponseType.None => 0,
+            SdResponseType.R2 => 1,
+            SdResponseType.R1b => 3,
+            _ => 2,
+        };
+        if (responseSelect != expected && !(reply.Kind == SdResponseType.R1b && responseSelect == 2))
+            throw new InvalidOperationException($"CMD{index}: the host asked for response select {responseSelect}; the card sends {reply.Kind}.");
+
+        // R3 carries all ones where CRC and index would be: checking them fails on real hardware.
+        if (reply.Kind == SdResponseType.R3 && (crcCheck || indexCheck))
+        {
+            Raise(crcCheck ? SdhciInterrupt.CommandCrcError : SdhciInterrupt.CommandIndexError);
+            return;
+        }
+
+        if (reply.Kind == SdResponseType.R2 && indexCheck)
+        {
+            Raise(SdhciInterrupt.CommandIndexError);
+            return;
+        }
+
+        SetResponse(reply);
+        Raise(SdhciInterrupt.CommandComplete);
+        if (reply.Kind == SdResponseType.R1b && !dataPresent)
+            Raise(SdhciInterrupt.TransferComplete); // end of busy, as QEMU signals it
+
+        if (reply.Data is not null)
+        {
+            if (!dataPresent)
+                throw new InvalidOperationException($"CMD{index} moves data but Data Present Select is clear.");
+            StartData(index, reply.Data);
+        }
+        else if (dataPresent)
+        {
+            throw new InvalidOperationException($"CMD{index} moves no data but Data Present Select is set.");
+        }
+    }
+
+    private void SetResponse(CardReply reply)
+    {
+        if (reply.Kind == SdResponseType.None)
+            return;
+        if (reply.Kind == SdResponseType.R2)
+        {
+            // QEMU sdhci_send_command: the 15 bytes before the CRC, the first three in the top register's low 24 bits.
+            var r = reply.Long!;
+            SetReg32(0x10, BinaryPrimitives.ReadUInt32BigEndian(r.AsSpan(11)));
+            SetReg32(0x14, BinaryPrimitives.ReadUInt32BigEndian(r.AsSpan(7)));
+            SetReg32(0x18, BinaryPrimitives.ReadUInt32BigEndian(r.AsSpan(3)));
+            SetReg32(0x1C, ((uint)r[0] << 16) | ((uint)r[1] << 8) | r[2]);
+            return;
+        }
+
+        SetReg32(0x10, reply.Value);
+        SetReg32(0x14, 0);
+        SetReg32(0x18, 0);
+        SetReg32(0x1C, 0);
+    }
+
+    // ---- data -----------------------------------------------------------------------------------
+
+    private void StartData(int index, CardData data)
+    {
+        var transferMode = Reg16(0x0C);
+        _blockSize = Reg16(0x04) & 0xFFF;
+        _multiple = (transferMode & 0x20) != 0;
+        var blockCountEnable = (transferMode & 0x02) != 0;
+        var read = (transferMode & 0x10) != 0;
+        _autoCmd12 = ((transferMode >> 2) & 3) == 1;
+        if (read != data.Read)
+            throw new InvalidOperationException($"CMD{index}: Transfer Mode says {(read ? "read" : "write")}, the command does the opposite.");
+        if (data.RequiredBlockSize is { } size && size != _blockSize)
+            throw new InvalidOperationException($"CMD{index}: block size {_blockSize}, the card sends {size}-byte blocks.");
+        if (_multiple && !blockCountEnable)
+            throw new InvalidOperationException($"CMD{index}: multi-block without Block Count Enable would never end.");
+        _blocksLeft = _multiple ? Reg16(0x06) : 1;
+        if (_blocksLeft == 0)
+            throw new InvalidOperationException($"CMD{index}: block count 0.");
+        _blockIndex = 0;
+        _data = data;
+
+        if (NextDataError != SdhciInterrupt.None)
+        {
+            // The card sends its block regardless (a single-block command ends there); the controller flags the error.
+            if (!_multiple && data.Read)
+                data.ReadBlock!(0, _blockSize);
+            Raise(NextDataError);
+            NextDataError = SdhciInterrupt.None;
+            return;
+        }
+
+        var dma = (transferMode & 1) != 0;
+        var dmaSelect = (_regs[0x28] >> 3) & 3;
+        if (!dma)
+        {
+            LoadPioBlock();
+            return;
+        }
+
+        switch (dmaSelect)
+        {
+            case 0:
+                _sdmaAddress = Reg32(0x00);
+                _sdmaOffsetInBlock = 0;
+                RunSdma();
+                break;
+            case 2:
+                RunAdma2();
+                break;
+            default:
+                throw new InvalidOperationException($"DMA Select {dmaSelect} is not modelled (only SDMA and 32-bit ADMA2).");
+        }
+    }
+
+    private void LoadPioBlock()
+    {
+        _pioBlock = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+        _pioOffset = 0;
+        _pioBufferReady = true;
+        Raise(_data.Read ? SdhciInterrupt.BufferReadReady : SdhciInterrupt.BufferWriteReady);
+    }
+
+    private byte[] Fit(byte[] block) => block.Length == _blockSize
+        ? block
+        : throw new InvalidOperationException($"The card sent {block.Length} bytes for a {_blockSize}-byte block.");
+
+    private uint ReadDataPort(int width)
+    {
+        if (width != 4 || _data is not { Read: true } || !_pioBufferReady)
+        {
+            DataPortViolations++;
+            return 0xDEADBEEF;
+        }
+
+        DataPortReads++;
+        var word = BinaryPrimitives.ReadUInt32LittleEndian(_pioBlock.AsSpan(_pioOffset));
+        _pioOffset += 4;
+        if (_pioOffset == _blockSize)
+            BlockDone(_pioBlock!);
+        return word;
+    }
+
+    private void WriteDataPort(int width, uint value)
+    {
+        if (width != 4 || _data is not { Read: false } || !_pioBufferReady)
+        {
+            DataPortViolations++;
+            return;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(_pioBlock.AsSpan(_pioOffset), value);
+        _pioOffset += 4;
+        if (_pioOffset == _blockSize)
+            BlockDone(_pioBlock!);
+    }
+
+    /// <summary>One block moved: on to the next, or the end of the transfer.</summary>
+    private void BlockDone(byte[] block)
+    {
+        _pioBufferReady = false;
+        if (!_data!.Read)
+            _data.WriteBlock!(_blockIndex, block);
+        _blockIndex++;
+        _blocksLeft--;
+        if (_blocksLeft > 0)
+        {
+            if (_pioBlock is not null)
+                LoadPioBlock();
+            return;
+        }
+
+        EndTransfer();
+    }
+
+    private void EndTransfer()
+    {
+        if (_multiple && _autoCmd12)
+        {
+            var stop = Card.Execute(12, 0, false);
+            SetReg32(0x1C, stop?.Value ?? 0);
+            Commands.Add((12, 0, false));
+        }
+
+        StopData();
+        Raise(SdhciInterrupt.TransferComplete);
+    }
+
+    private void StopData()
+    {
+        _data = null;
+        _pioBlock = null;
+        _pioBufferReady = false;
+        _sdmaPaused = false;
+    }
+
+    private void RunSdma()
+    {
+        var boundary = 4096u << ((Reg16(0x04) >> 12) & 7);
+        while (_blocksLeft > 0)
+        {
+            if (_sdmaOffsetInBlock == 0)
+                _sdmaBlock = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+            var chunk = (int)Math.Min((ulong)(_blockSize - _sdmaOffsetInBlock), boundary - (_sdmaAddress % boundary));
+            var memory = Find(_sdmaAddress, chunk) ?? throw new InvalidOperationException($"SDMA to 0x{_sdmaAddress:x}: no memory there.");
+            var at = (int)(_sdmaAddress - memory.DeviceAddress);
+            if (_data!.Read)
+                _sdmaBlock.AsSpan(_sdmaOffsetInBlock, chunk).CopyTo(memory.Memory.AsSpan(at));
+            else
+                memory.Memory.AsSpan(at, chunk).CopyTo(_sdmaBlock.AsSpan(_sdmaOffsetInBlock));
+            _sdmaAddress += (uint)chunk;
+            _sdmaOffsetInBlock += chunk;
+            if (_sdmaOffsetInBlock == _blockSize)
+            {
+                _sdmaOffsetInBlock = 0;
+                if (!_data.Read)
+                    _data.WriteBlock!(_blockIndex, _sdmaBlock);
+                _blockIndex++;
+                _blocksLeft--;
+            }
+
+            if (_blocksLeft > 0 && _sdmaAddress % boundary == 0)
+            {
+                SetReg32(0x00, (uint)_sdmaAddress);
+                _sdmaPaused = true;
+                Raise(SdhciInterrupt.DmaInterrupt);
+                return;
+            }
+        }
+
+        EndTransfer();
+    }
+
+    private void SdmaAddressWritten(uint value)
+    {
+        SdmaAddressWrites.Add(value);
+        if (!_sdmaPaused)
+            return;
+        _sdmaPaused = false;
+        _sdmaAddress = value;
+        RunSdma();
+    }
+
+    private void RunAdma2()
+    {
+        var descriptor = BinaryPrimitives.ReadUInt64LittleEndian(_regs.AsSpan(0x58));
+        var current = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+        var inBlock = 0;
+        while (true)
+        {
+            var table = AdmaFault ? null : Find(descriptor, 8);
+            if (table is null)
+            {
+                AdmaFailed(descriptor, 1);
+                return;
+            }
+
+            var entry = table.Memory.AsSpan((int)(descriptor - table.DeviceAddress), 8);
+            var attribute = BinaryPrimitives.ReadUInt16LittleEndian(entry);
+            var length = BinaryPrimitives.ReadUInt16LittleEndian(entry[2..]) is var l and not 0 ? l : 65536;
+            var address = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+            AdmaDescriptors.Add((attribute, length, address));
+            if ((attribute & 1) == 0)
+            {
+                AdmaFailed(descriptor, 1);
+                return;
+            }
+
+            var action = (attribute >> 4) & 3;
+            if (action == 3)
+            {
+                descriptor = address;
+                continue;
+            }
+
+            if (action == 2)
+            {
+                var memory = Find(address, length);
+                if (memory is null)
+                {
+                    AdmaFailed(descriptor, 3);
+                    return;
+                }
+
+                var at = (int)(address - memory.DeviceAddress);
+                var moved = 0;
+                while (moved < length && _blocksLeft > 0)
+                {
+                    var chunk = Math.Min(length - moved, _blockSize - inBlock);
+                    if (_data.Read)
+                        current.AsSpan(inBlock, chunk).CopyTo(memory.Memory.AsSpan(at + moved));
+                    else
+                        memory.Memory.AsSpan(at + moved, chunk).CopyTo(current.AsSpan(inBlock));
+                    moved += chunk;
+                    inBlock += chunk;
+                    if (inBlock == _blockSize)
+                    {
+                        if (!_data.Read)
+                            _data.WriteBlock!(_blockIndex, current);
+                        _blockIndex++;
+                        _blocksLeft--;
+                        inBlock = 0;
+                        if (_blocksLeft > 0)
+                            current = _data.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+                    }
+                }
+            }
+
+            if ((attribute & 2) != 0)
+            {
+                if (_blocksLeft > 0)
+                {
+                    AdmaFailed(descriptor, 4 | 1); // the table ended before the blocks did: length mismatch
+                    return;
+                }
+
+                EndTransfer();
+                return;
+            }
+
+            descriptor += 8;
+        }
+    }
+
+    private void AdmaFailed(ulong descriptor, byte state)
+    {
+        _regs[0x54] = state;
+        BinaryPrimitives.WriteUInt64LittleEndian(_regs.AsSpan(0x58), descriptor);
+        Raise(SdhciInterrupt.AdmaError);
+    }
+
+    private FakeDmaMemory? Find(ulong address, int length) => _bus.FirstOrDefault(m => m.Contains(address, length));
+}
+
+/// <summary>
+/// A VFIO-like interrupt on top of <see cref="FakeSdController"/>: fires when the line is asserted
+/// and not masked, masks itself when it fires (AUTOMASKED), and is unmasked by Acknowledge.
+/// </summary>
+internal sealed class FakeInterrupt(FakeSdController controller) : ISdhciInterrupt
+{
+    private bool _masked;
+
+    public int Fired { get; private set; }
+
+    public int Acknowledged { get; private set; }
+
+    public int TimedOut { get; private set; }
+
+    /// <summary>The line is never delivered, as when the interrupt is not wired.</summary>
+    public bool Lost { get; set; }
+
+    public bool Wait(TimeSpan timeout)
+    {
+        if (!Lost && !_masked && controller.LineAsserted)
+        {
+            _masked = true;
+            Fired++;
+            controller.Log.Add($"fire:{controller.InterruptStatus:x8}");
+            return true;
+        }
+
+        TimedOut++;
+        Thread.Sleep(timeout < TimeSpan.FromMilliseconds(5) ? timeout : TimeSpan.FromMilliseconds(5));
+        return false;
+    }
+
+    public void Acknowledge()
+    {
+        Acknowledged++;
+        controller.Log.Add("ack");
+        _masked = false;
+    }
+}

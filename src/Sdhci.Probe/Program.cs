@@ -9,5 +9,7 @@ var root = new RootCommand("Find SD host controllers, hand them to VFIO, dump th
     BindCommands.CreateUnbind(),
     DumpCommand.Create(),
     IrqCommand.Create(),
+    CardCommands.CreateInit(),
+    CardCommands.CreateRead(),
 };
 return root.Parse(args).Invoke();

@@ -222,6 +222,22 @@ public sealed class VfioDevice : IDisposable
 
     internal void Forget(IDisposable owned) => _owned.Remove(owned);
 
+    /// <summary>Sets or clears Bus Master Enable (bit 2 of the PCI command register, through the
+    /// config-space region). A PCI device can DMA only with it set, and vfio-pci leaves it as it found it.</summary>
+    /// <exception cref="VfioException">Not a PCI device, or the config space is not accessible.</exception>
+    public void SetPciBusMaster(bool enable)
+    {
+        if (!IsPci)
+        {
+            throw new VfioException("set bus master", Name, Errno.EINVAL, "Bus mastering is a PCI notion; a platform device can DMA as it is.");
+        }
+
+        const int Command = 0x04, BusMaster = 1 << 2;
+        using var config = MmioRegion.Create(Sys, _fd, GetRegionInfo(VfioUapi.VFIO_PCI_CONFIG_REGION_INDEX), $"{Name} config space");
+        var value = config.Read16(Command);
+        config.Write16(Command, (ushort)(enable ? value | BusMaster : value & ~BusMaster));
+    }
+
     /// <summary><c>VFIO_DEVICE_RESET</c>.</summary>
     public void Reset()
     {

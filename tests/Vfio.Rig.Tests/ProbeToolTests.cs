@@ -56,3 +56,52 @@ public sealed class ProbeToolTests(ITestOutputHelper output)
         Assert.Contains("sdhci-probe list", steps["bad-device"].Output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>sdhci-probe init and read against QEMU's emulated card: the bytes must be the card image's
+/// (made on the host) and the kernel driver's (read in the same guest after the device is given back).</summary>
+[Collection(nameof(GuestCollection))]
+public sealed class ProbeCardTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("arm64", "ff170000.mmc", "mmcblk1", "--noiommu", new[] { "pio" })]
+    [InlineData("x86_64", "0000:00:01.0", "mmcblk0", "", new[] { "pio", "sdma", "adma2" })]
+    public void Init_identifies_the_card_and_every_read_mode_returns_the_image_bytes(string arch, string device, string block, string noIommu, string[] modes)
+    {
+        Rig.RequireRig(arch);
+        const int Lba = 1000, Count = 300;
+        var probe = $"/payload/sdhci-probe";
+        var steps = new List<(string, string)> { ("init", $"{probe} init {device} --bind {noIommu}") };
+        steps.AddRange(modes.Select(m => (m, $"{probe} read {device} --bind {noIommu} --lba {Lba} --count {Count} --mode {m} --out /tmp/{m}.bin && sha256sum < /tmp/{m}.bin")));
+        steps.Add(("kernel", $"sleep 1; dd if=/dev/{block} bs=512 skip={Lba} count={Count} 2>/dev/null | sha256sum"));
+        if (arch == "arm64")
+        {
+            steps.Add(("dma-refused", $"{probe} read {device} --bind {noIommu} --mode adma2"));
+        }
+
+        var results = Rig.RunSteps(arch, Rig.Probe(arch), [.. steps]);
+        foreach (var (name, (exit, text)) in results)
+        {
+            output.WriteLine($"--- {name} (exit {exit})\n{text}");
+        }
+
+        var image = File.ReadAllBytes(Rig.CardImage()).AsSpan(Lba * 512, Count * 512);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(image));
+
+        Assert.Equal(0, results["init"].ExitCode);
+        Assert.Contains("CID aa585951454d552101deadbeef006200", results["init"].Output, StringComparison.Ordinal); // QEMU's card: 'QEMU!', serial 0xdeadbeef
+        Assert.Contains("Capacity: 67108864 bytes", results["init"].Output, StringComparison.Ordinal);
+        Assert.Contains("4-bit bus", results["init"].Output, StringComparison.Ordinal);
+        foreach (var mode in modes)
+        {
+            Assert.Equal(0, results[mode].ExitCode);
+            Assert.Contains($"{expected}  -", results[mode].Output, StringComparison.Ordinal);
+        }
+
+        Assert.StartsWith(expected, results["kernel"].Output.Trim(), StringComparison.Ordinal);
+        if (arch == "arm64")
+        {
+            Assert.Equal(1, results["dma-refused"].ExitCode);
+            Assert.Contains("no-IOMMU", results["dma-refused"].Output, StringComparison.Ordinal);
+        }
+    }
+}

@@ -62,6 +62,11 @@ internal sealed class ControllerSession : IDisposable
             container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
             var group = binding is not null ? container.OpenGroup(binding.GroupPath) : container.OpenGroupOf(name, sysfsRoot);
             var device = group.OpenDevice(name);
+            if (device.IsPci)
+            {
+                device.SetPciBusMaster(true); // SDMA and ADMA2 need it; vfio-pci does not set it
+            }
+
             var region = device.MapRegion(0);
             return new ControllerSession(binding, container, device, region, info.Bus == "platform" && info.Identity.Contains("arasan", StringComparison.OrdinalIgnoreCase));
         }

@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Sdhci.Probe.Sdhci;
+
+/// <summary>What kind of SD memory card answered.</summary>
+public enum SdCardType
+{
+    /// <summary>Standard capacity, physical layer 1.x: no answer to CMD8. Byte addressing.</summary>
+    StandardCapacityV1,
+
+    /// <summary>Standard capacity (SDSC, up to 2 GiB), physical layer 2.00 or later. Byte addressing.</summary>
+    StandardCapacity,
+
+    /// <summary>High or extended capacity (SDHC, SDXC: CCS set in the OCR). Block addressing.</summary>
+    HighCapacity,
+}
+
+/// <summary>Policies and timeouts of the card bring-up and block transfers.</summary>
+/// <example>
+/// <code>
+/// var card = new SdCard(host, new SdCardOptions { MaxClockHz = 12_500_000, FourBitBus = false });
+/// </code>
+/// </example>
+public sealed record SdCardOptions
+{
+    /// <summary>How long ACMD41 may report the card busy (the specification gives a card 1 s). Default 1 s.</summary>
+    public TimeSpan InitializationTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Pause between ACMD41 polls. Default 10 ms, as Linux does.</summary>
+    public TimeSpan InitializationPollInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The fastest SD clock after identification; the card's TRAN_SPEED and the controller's dividers may lower it. Default 25 MHz (default speed).</summary>
+    public long MaxClockHz { get; init; } = 25_000_000;
+
+    /// <summary>Switch card and host to the 4-bit bus when the card's SCR allows. Default true.</summary>
+    public bool FourBitBus { get; init; } = true;
+
+    /// <summary>Blocks per read or write command at most (the Block Count register allows 65535). Default 2048 (1 MiB).</summary>
+    public int MaxBlocksPerCommand { get; init; } = 2048;
+
+    /// <summary>How long a card may stay in the programming state after a write. Default 5 s.</summary>
+    public TimeSpan ProgrammingTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>What the bring-up learned about the card.</summary>
+/// <param name="Type">SDSC v1, SDSC, or SDHC/SDXC.</param>
+/// <param name="Ocr">The OCR of the last ACMD41 (bit 31 ready, bit 30 CCS, bits 23:8 voltage window).</param>
+/// <param name="Rca">The relative card address from CMD3.</param>
+/// <param name="Cid">The identification register.</param>
+/// <param name="Csd">The card-specific data.</param>
+/// <param name="Scr">The configuration register.</param>
+/// <param name="BusWidth">1 or 4.</param>
+/// <param name="ClockHz">The SD clock the card runs at now.</param>
+public sealed record SdCardInfo(SdCardType Type, uint Ocr, ushort Rca, Cid Cid, Csd Csd, Scr Scr, int BusWidth, long ClockHz)
+{
+    /// <summary>Whether read and write commands take block numbers (SDHC/SDXC) rather than byte addresses (SDSC).</summary>
+    public bool BlockAddressing => Type == SdCardType.HighCapacity;
+
+    /// <summary>User data capacity in bytes (from the CSD).</summary>
+    public long CapacityBytes => Csd.CapacityBytes;
+
+    /// <summary>Capacity in 512-byte blocks.</summary>
+    public long BlockCount => Csd.BlockCount;
+}
+
+/// <summary>
+/// An SD memory card behind an <see cref="SdhciHost"/>: the identification sequence that brings it
+/// to the transfer state, and block reads (and, when allowed, writes) in PIO, SDMA or ADMA2.
+/// </summary>
+/// <remarks>
+/// <see cref="Initialize"/> runs: controller set-up at 400 kHz, CMD0, CMD8 (0x1AA, the echo
+/// checked), ACMD41 with HCS and the host's voltage window until ready, CMD2 (CID), CMD3 (RCA),
+/// CMD9 (CSD), CMD7 (select), CMD16 (512 bytes) on standard-capacity cards, ACMD51 (SCR), ACMD6 and
+/// a 4-bit host bus when the SCR allows, then the fastest clock the CSD's TRAN_SPEED, the options
+/// and the controller's dividers allow.
+/// </remarks>
+/// <example>
+/// <code>
+/// var card = new SdCard(new SdhciHost(registers, interrupt));
+/// var info = card.Initialize();
+/// Console.WriteLine($"{info.Cid}\n{info.Csd}\n{info.Scr}");
+/// byte[] first = card.ReadBlocks(0, 8);                                          // PIO
+/// byte[] more = card.ReadBlocks(8, 64, SdhciTransferMode.Adma2, dmaMemory);      // ADMA2
+/// </code>
+/// </example>
+public sealed class SdCard
+{
+    /// <summary>The block size every transfer uses.</summary>
+    public const int BlockSize = 512;
+
+    private const uint CheckPattern = 0x1AA;           // CMD8: VHS 2.7-3.6 V (0x1) and pattern 0xAA
+    private const uint OcrBusy = 0x8000_0000;          // set when power-up is done
+    private const uint OcrCcs = 0x4000_0000;           // card capacity status (ACMD41 answer) / HCS (ACMD41 argument)
+    private const uint OcrVoltageWindow = 0x00FF_FF80;
+
+    /// <summary>Wraps <paramref name="host"/>; nothing is sent until <see cref="Initialize"/>.</summary>
+    /// <param name="host">The command engine.</param>
+    /// <param name="options">Policies; defaults when null.</param>
+    public SdCard(SdhciHost host, SdCardOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        Host = host;
+        Options = options ?? new SdCardOptions();
+    }
+
+    /// <summary>The command engine.</summary>
+    public SdhciHost Host { get; }
+
+    /// <summary>Policies and timeouts.</summary>
+    public SdCardOptions Options { get; }
+
+    /// <summary>What <see cref="Initialize"/> found; null before.</summary>
+    public SdCardInfo? Info { get; private set; }
+
+    /// <summary>Brings the controller up and the card to the transfer state; see the class remarks for the sequence.</summary>
+    /// <returns>The card's registers, address, bus width and clock.</returns>
+    /// <exception cref="SdhciException">No card, a failed command, a card that stays busy or answers wrongly.</exception>
+    public SdCardInfo Initialize()
+    {
+        Info = null;
+        Host.Initialize();
+        if (!Host.CardPresent)
+        {
+            throw new SdhciException(SdhciError.NoCard,
+                "No card: Present State (0x24) says no card is inserted. Insert a card (QEMU: -drive if=sd,file=IMAGE,format=raw, or -device sd-card,drive=...).");
+        }
+
+        Host.SendCommand(0, 0, SdResponseType.None);
+        var version2 = SendInterfaceCondition();
+
+        // An inquiry first (argument 0) to learn the card's voltage window, as Linux does.
+        var cardWindow = Host.SendApplicationCommand(0, 41, 0, SdResponseType.R3).Value & OcrVoltageWindow;
+        var window = cardWindow & Host.HostOcrMask;
+        if (window == 0)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"ACMD41: the card's voltage window 0x{cardWindow:x8} and the host's 0x{Host.HostOcrMask:x8} ({Host.Voltage}) do not overlap.", 41, true);
+        }
+
+        var ocr = WaitUntilReady(window | (version2 ? OcrCcs : 0));
+        var type = !version2 ? SdCardType.StandardCapacityV1
+            : (ocr & OcrCcs) != 0 ? SdCardType.HighCapacity
+            : SdCardType.StandardCapacity;
+
+        var cid = Cid.Parse(Host.SendCommand(2, 0, SdResponseType.R2).GetLong());
+        var rca = (ushort)(Host.SendCommand(3, 0, SdResponseType.R6).Value >> 16);
+        if (rca == 0)
+            rca = (ushort)(Host.SendCommand(3, 0, SdResponseType.R6).Value >> 16); // 0 is reserved: ask for another
+        var csd = Csd.Parse(Host.SendCommand(9, (uint)rca << 16, SdResponseType.R2).GetLong());
+        CheckStatus(7, false, Host.SendCommand(7, (uint)rca << 16, SdResponseType.R1b).Value);
+        if (type != SdCardType.HighCapacity)
+            CheckStatus(16, false, Host.SendCommand(16, BlockSize, SdResponseType.R1).Value);
+
+        var scrBytes = new byte[8];
+        CheckStatus(51, true, Host.SendApplicationCommand(rca, 51, 0, SdResponseType.R1,
+            new SdhciDataTransfer(SdhciTransferDirection.Read, 8, 1, scrBytes)).Value);
+        var scr = Scr.Parse(scrBytes);
+
+        if (Options.FourBitBus && scr.Supports4BitBus)
+        {
+            CheckStatus(6, true, Host.SendApplicationCommand(rca, 6, 2, SdResponseType.R1).Value);
+            Host.SetBusWidth(4);
+        }
+
+        var target = Options.MaxClockHz;
+        if (csd.MaxTransferRateHz > 0)
+            target = Math.Min(target, csd.MaxTransferRateHz);
+        var clock = Host.SetClock(target);
+
+        Info = new SdCardInfo(type, ocr, rca, cid, csd, scr, Host.BusWidth, clock);
+        return Info;
+    }
+
+    /// <summary>CMD8: true for a physical layer 2.00 card that echoed the pattern, false for a 1.x card that did not answer.</summary>
+    private bool SendInterfaceCondition()
+    {
+        uint echo;
+        try
+        {
+            echo = Host.SendCommand(8, CheckPattern, SdResponseType.R7).Value;
+        }
+        catch (SdhciException e) when (e.Error == SdhciError.CommandTimeout)
+        {
+            return false; // a 1.x card: CMD8 is illegal there and goes unanswered
+        }
+
+        if ((echo & 0xFFF) != CheckPattern)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"CMD8 (SEND_IF_COND): the card echoed 0x{echo & 0xFFF:x3}, not 0x{CheckPattern:x3}: it rejects 2.7-3.6 V or the bus corrupts the response.", 8)
+            { CardStatus = echo };
+        }
+
+        return true;
+    }
+
+    private uint WaitUntilReady(uint argument)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var ocr = Host.SendApplicationCommand(0, 41, argument, SdResponseType.R3).Value;
+            if ((ocr & OcrBusy) != 0)
+                return ocr;
+            if (Stopwatch.GetElapsedTime(start) >= Options.InitializationTimeout)
+            {
+                throw new SdhciException(SdhciError.CardBusy,
+                    $"ACMD41 (SD_SEND_OP_COND): the card stayed busy for {SdhciHost.Format(Options.InitializationTimeout)} (OCR 0x{ocr:x8}, bit 31 never set): " +
+                    "it did not finish powering up. Check the card's supply, or try another card.", 41, true) { CardStatus = ocr };
+            }
+
+            if (Options.InitializationPollInterval > TimeSpan.Zero)
+                Thread.Sleep(Options.InitializationPollInterval);
+        }
+    }
+
+    /// <summary>CMD13: the card's status.</summary>
+    /// <returns>The R1 status (see <see cref="SdCardStatus"/>).</returns>
+    public uint SendStatus() => Host.SendCommand(13, (uint)RequireInfo().Rca << 16, SdResponseType.R1).Value;
+
+    /// <summary>Reads <paramref name="count"/> blocks from <paramref name="lba"/>.</summary>
+    /// <param name="lba">The first block, counted in 512-byte blocks whatever the card's addressing.</param>
+    /// <param name="count">Blocks to read.</param>
+    /// <param name="mode">PIO, SDMA or ADMA2.</param>
+    /// <param name="dma">DMA memory for SDMA and ADMA2; long reads are split to fit it.</param>
+    /// <param name="progress">Told the number of blocks read so far after every command.</param>
+    /// <returns>The blocks' bytes.</returns>
+    /// <exception cref="InvalidOperationException">The card is not initialized.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is beyond the card.</exception>
+    /// <exception cref="SdhciException">A command or transfer failed.</exception>
+    public byte[] ReadBlocks(long lba, int count, SdhciTransferMode mode = SdhciTransferMode.Pio, IDmaMemory? dma = null, IProgress<int>? progress = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var bytes = new byte[checked(count * BlockSize)];
+        Transfer(SdhciTransferDirection.Read, lba, bytes, mode, dma, progress);
+        return bytes;
+    }
+
+    /// <summary>Reads as many blocks as <paramref name="destination"/> holds (its length a multiple of 512) from <paramref name="lba"/>.</summary>
+    /// <param name="lba">The first block.</param>
+    /// <param name="destination">Where the blocks go.</param>
+    /// <param name="mode">PIO, SDMA or ADMA2.</param>
+    /// <param name="dma">DMA memory for SDMA and ADMA2.</param>
+    /// <param name="progress">Told the number of blocks read so far after every command.</param>
+    /// <exception cref="InvalidOperationException">The card is not initialized.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is beyond the card, or the length is not a multiple of 512.</exception>
+    /// <exception cref="SdhciException">A command or transfer failed.</exception>
+    public void ReadBlocks(long lba, Memory<byte> destination, SdhciTransferMode mode = SdhciTransferMode.Pio, IDmaMemory? dma = null, IProgress<int>? progress = null) =>
+        Transfer(SdhciTransferDirection.Read, lba, destination, mode, dma, progress);
+
+    /// <summary>
+    /// Writes whole blocks from <paramref name="source"/> at <paramref name="lba"/>, then waits for the
+    /// card to finish programming. Refused unless the host was created with
+    /// <see cref="SdhciHostOptions.AllowWrite"/>.
+    /// </summary>
+    /// <param name="lba">The first block.</param>
+    /// <param name="source">The data, a multiple of 512 bytes.</param>
+    /// <param name="mode">PIO, SDMA or ADMA2.</param>
+    /// <param name="dma">DMA memory for SDMA and ADMA2.</param>
+    /// <param name="progress">Told the number of blocks written so far after every command.</param>
+    /// <exception cref="InvalidOperationException">Writing is not allowed, or the card is not initialized.</exception>
+    /// <exception cref="SdhciException">A command or transfer failed.</exception>
+    public void WriteBlocks(long lba, ReadOnlyMemory<byte> source, SdhciTransferMode mode = SdhciTransferMode.Pio, IDmaMemory? dma = null, IProgress<int>? progress = null)
+    {
+        if (!Host.Options.AllowWrite)
+            throw new InvalidOperationException("Writing the card is disabled. Writes need an explicit opt-in (SdhciHostOptions.AllowWrite, sdhci-probe --allow-write).");
+
+        // The engine only reads the buffer of a write transfer.
+        Transfer(SdhciTransferDirection.Write, lba, System.Runtime.InteropServices.MemoryMarshal.AsMemory(source), mode, dma, progress);
+    }
+
+    private void Transfer(SdhciTransferDirection direction, long lba, Memory<byte> memory, SdhciTransferMode mode, IDmaMemory? dma, IProgress<int>? progress)
+    {
+        var info = RequireInfo();
+        if (memory.Length == 0 || memory.Length % BlockSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(memory), memory.Length, "Transfers move whole 512-byte blocks.");
+        var count = memory.Length / BlockSize;
+        ArgumentOutOfRangeException.ThrowIfNegative(lba);
+        if (lba + count > info.BlockCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lba), lba,
+                string.Create(CultureInfo.InvariantCulture, $"Blocks {lba} to {lba + count - 1} lie beyond the card's {info.BlockCount} blocks."));
+        }
+
+        var perCommand = BlocksPerCommand(mode, dma);
+        var read = direction == SdhciTransferDirection.Read;
+        var done = 0;
+        while (done < count)
+        {
+            var blocks = Math.Min(perCommand, count - done);
+            var index = read ? (blocks == 1 ? 17 : 18) : (blocks == 1 ? 24 : 25);
+            var address = info.BlockAddressing ? checked((uint)(lba + done)) : checked((uint)((lba + done) * BlockSize));
+            var data = new SdhciDataTransfer(direction, BlockSize, blocks, memory.Slice(done * BlockSize, blocks * BlockSize), mode, dma);
+            try
+            {
+                CheckStatus(index, false, Host.SendCommand(index, address, SdResponseType.R1, data).Value);
+            }
+            catch (SdhciException e) when (blocks > 1 && e.Error is SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit
+                                               or SdhciError.Adma or SdhciError.Timeout or SdhciError.CardStatus)
+            {
+                StopTransmission();
+                throw;
+            }
+
+            if (!read)
+                WaitUntilProgrammed(info.Rca);
+            done += blocks;
+            progress?.Report(done);
+        }
+    }
+
+    /// <summary>CMD12 after a failed multi-block command, so the card leaves the data state; its own failure is not the news.</summary>
+    private void StopTransmission()
+    {
+        try
+        {
+            Host.SendCommand(12, 0, SdResponseType.R1b);
+        }
+        catch (SdhciException)
+        {
+            // The card may have stopped already; the original error is what the caller needs.
+        }
+    }
+
+    private int BlocksPerCommand(SdhciTransferMode mode, IDmaMemory? dma)
+    {
+        var limit = Math.Clamp(Options.MaxBlocksPerCommand, 1, ushort.MaxValue);
+        if (mode == SdhciTransferMode.Pio)
+            return limit;
+        if (dma is null)
+            throw new ArgumentException($"{mode} needs DMA memory the controller can reach.", nameof(dma));
+        var available = dma.Bytes.Length;
+        var blocks = Math.Min(limit, available / BlockSize);
+        while (blocks > 0 && SdhciHost.RequiredDmaLength(mode, blocks * BlockSize) > available)
+            blocks--;
+        if (blocks == 0)
+        {
+            throw new ArgumentException(
+                $"{available} bytes of DMA memory cannot hold one block in {mode} (it needs {SdhciHost.RequiredDmaLength(mode, BlockSize)}).", nameof(dma));
+        }
+
+        return blocks;
+    }
+
+    private void WaitUntilProgrammed(ushort rca)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var status = Host.SendCommand(13, (uint)rca << 16, SdResponseType.R1).Value;
+            CheckStatus(13, false, status);
+            if (((SdCardStatus)status).HasFlag(SdCardStatus.ReadyForData) && SdCardStatusInfo.State(status) == SdCardState.Transfer)
+                return;
+            if (Stopwatch.GetElapsedTime(start) > Options.ProgrammingTimeout)
+            {
+                throw new SdhciException(SdhciError.Timeout,
+                    $"CMD13 (SEND_STATUS): the card is still {SdCardStatusInfo.State(status)} {SdhciHost.Format(Options.ProgrammingTimeout)} after a write (status 0x{status:x8}).",
+                    13) { CardStatus = status };
+            }
+
+            Thread.Yield();
+        }
+    }
+
+    private static void CheckStatus(int index, bool application, uint status)
+    {
+        if (((SdCardStatus)status & SdCardStatusInfo.Errors) == 0)
+            return;
+        throw new SdhciException(SdhciError.CardStatus,
+            $"{SdCommandNames.Describe(index, application)}: the card reports {SdCardStatusInfo.DescribeErrors(status)} (card status 0x{status:x8}).",
+            index, application) { CardStatus = status };
+    }
+
+    private SdCardInfo RequireInfo() => Info ?? throw new InvalidOperationException("The card is not initialized: call Initialize first.");
+}

@@ -1,0 +1,735 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
+using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+
+namespace Sdhci.Probe.Sdhci;
+
+/// <summary>The Software Reset register's (0x2F) three resets.</summary>
+[Flags]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1028:Enum storage should be Int32", Justification = "Mirrors the 8-bit register.")]
+public enum SdhciReset : byte
+{
+    /// <summary>The whole controller except card detection: registers to their defaults, power and clock off.</summary>
+    All = 1,
+
+    /// <summary>The command state machine, after a command error.</summary>
+    CommandLine = 2,
+
+    /// <summary>The data path, buffer and DMA, after a data error.</summary>
+    DataLine = 4,
+}
+
+/// <summary>The SD bus supply voltage, with the Power Control register's (0x29) select codes as values.</summary>
+public enum SdhciBusVoltage
+{
+    /// <summary>Bus power off.</summary>
+    Off = 0,
+
+    /// <summary>1.8 V.</summary>
+    V18 = 5,
+
+    /// <summary>3.0 V.</summary>
+    V30 = 6,
+
+    /// <summary>3.3 V.</summary>
+    V33 = 7,
+}
+
+/// <summary>
+/// The SDHCI command engine: resets, bus power, SD clock, bus width, and commands with their data
+/// phases (PIO through the data port, SDMA, ADMA2), interrupt-driven through an
+/// <see cref="ISdhciInterrupt"/>, with a timeout on every wait and a typed
+/// <see cref="SdhciException"/> for every failure.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every interrupt is serviced the VFIO way: wait, read Normal and Error Interrupt Status (0x30, one
+/// 32-bit read), write the set bits back to clear them, then <see cref="ISdhciInterrupt.Acknowledge"/>.
+/// Bits that arrive before they are waited for (Transfer Complete together with Command Complete)
+/// are remembered, not lost.
+/// </para>
+/// <para>
+/// The buffer data port (0x20) is read only inside a PIO read's data phase, after Buffer Read Ready,
+/// exactly one block at a time. After a command or data error the CMD (and DAT) line is reset, as
+/// Linux's <c>sdhci.c</c> does, so the next command starts clean.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code>
+/// var host = new SdhciHost(registers, new PollingInterrupt());
+/// host.Initialize();                                               // reset, interrupts, 3.3 V, 400 kHz
+/// host.SendCommand(0, 0, SdResponseType.None);                     // CMD0
+/// var r7 = host.SendCommand(8, 0x1AA, SdResponseType.R7);          // CMD8
+/// var ocr = host.SendApplicationCommand(0, 41, 0x40300000, SdResponseType.R3).Value;
+/// </code>
+/// </example>
+public sealed class SdhciHost
+{
+    /// <summary>Bytes one ADMA2 descriptor moves at most here (the field allows 65535; a power of two keeps blocks whole).</summary>
+    public const int MaxAdma2DescriptorLength = 32 * 1024;
+
+    /// <summary>Size of one 32-bit ADMA2 descriptor: attribute (16 bits), length (16), address (32).</summary>
+    public const int Adma2DescriptorSize = 8;
+
+    /// <summary>The SDMA buffer boundary this engine programs (Block Size bits 14:12 = 7): the controller pauses at every 512 KiB.</summary>
+    public const int SdmaBoundary = 512 * 1024;
+
+    /// <summary>The interrupts the engine enables (status and signal): completions, PIO buffer, DMA, and every error it maps.</summary>
+    public const SdhciInterrupt HandledInterrupts =
+        I.CommandComplete | I.TransferComplete | I.DmaInterrupt | I.BufferWriteReady | I.BufferReadReady | CommandErrors | DataErrors;
+
+    private const I CommandErrors = I.CommandTimeoutError | I.CommandCrcError | I.CommandEndBitError | I.CommandIndexError;
+    private const I DataErrors = I.DataTimeoutError | I.DataCrcError | I.DataEndBitError | I.CurrentLimitError | I.AutoCmdError | I.AdmaError;
+    private const I AllErrors = (I)0xFFFF_0000u;
+    private const I NotClearable = I.CardInterrupt | I.ErrorInterrupt;
+    private const ushort AdmaValid = 0x01;
+    private const ushort AdmaEnd = 0x02;
+    private const ushort AdmaTransfer = 0x20;
+    private const int SdmaBoundaryField = 7;
+    private const int DmaDataAlignment = 4096;
+
+    private readonly IRegisterIo _io;
+    private readonly ISdhciInterrupt _interrupt;
+    private I _latched;
+
+    /// <summary>Creates the engine and reads the controller's version and capabilities; nothing is written.</summary>
+    /// <param name="io">The controller's registers.</param>
+    /// <param name="interrupt">Its interrupt, or a <see cref="PollingInterrupt"/>.</param>
+    /// <param name="options">Timeouts and policies; defaults when null.</param>
+    /// <exception cref="ArgumentException">The window is smaller than the standard register block.</exception>
+    public SdhciHost(IRegisterIo io, ISdhciInterrupt interrupt, SdhciHostOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(io);
+        ArgumentNullException.ThrowIfNull(interrupt);
+        if (io.Length < R.StandardBlockLength)
+            throw new ArgumentException($"The register window is 0x{io.Length:x} bytes; an SDHCI controller has 0x{R.StandardBlockLength:x}.", nameof(io));
+        _io = io;
+        _interrupt = interrupt;
+        Options = options ?? new SdhciHostOptions();
+        Version = new SdhciHostVersion((ushort)io.Read(R.HostControllerVersion));
+        Capabilities = new SdhciCapabilities(io.Read(R.Capabilities), Version.SpecVersion);
+    }
+
+    /// <summary>Timeouts and policies.</summary>
+    public SdhciHostOptions Options { get; }
+
+    /// <summary>The Host Controller Version register, read when the engine was created.</summary>
+    public SdhciHostVersion Version { get; }
+
+    /// <summary>The Capabilities register, read when the engine was created.</summary>
+    public SdhciCapabilities Capabilities { get; }
+
+    /// <summary>The base clock: <see cref="SdhciHostOptions.BaseClockHz"/> when given, else the capabilities' (0 when neither says).</summary>
+    public long BaseClockHz => Options.BaseClockHz ?? Capabilities.BaseClockHz;
+
+    /// <summary>The SD clock last set by <see cref="SetClock"/>, 0 while stopped.</summary>
+    public long ClockHz { get; private set; }
+
+    /// <summary>The data bus width last set: 1, 4 or 8.</summary>
+    public int BusWidth { get; private set; } = 1;
+
+    /// <summary>The bus voltage last set by <see cref="PowerOn"/>.</summary>
+    public SdhciBusVoltage Voltage { get; private set; }
+
+    /// <summary>
+    /// The OCR voltage window that matches <see cref="Voltage"/>, to offer the card in ACMD41:
+    /// bits 20 and 21 (3.2 to 3.4 V) at 3.3 V, bits 17 and 18 (2.9 to 3.1 V) at 3.0 V.
+    /// </summary>
+    public uint HostOcrMask => Voltage switch
+    {
+        SdhciBusVoltage.V33 => 0x0030_0000,
+        SdhciBusVoltage.V30 => 0x0006_0000,
+        _ => 0,
+    };
+
+    /// <summary>Whether Present State (0x24) says a card is inserted.</summary>
+    public bool CardPresent => R.PresentStateFields.CardInserted.IsSet(_io.Read(R.PresentState));
+
+    /// <summary>The bytes of DMA memory an ADMA2 transfer puts before the data (the descriptor table, page aligned); 0 for SDMA and PIO.</summary>
+    /// <param name="mode">The transfer mode.</param>
+    /// <param name="length">Bytes to move.</param>
+    /// <returns>The offset of the data in the DMA memory.</returns>
+    public static int DmaDataOffset(SdhciTransferMode mode, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (mode != SdhciTransferMode.Adma2)
+            return 0;
+        var table = Adma2DescriptorCount(length) * Adma2DescriptorSize;
+        return (table + DmaDataAlignment - 1) / DmaDataAlignment * DmaDataAlignment;
+    }
+
+    /// <summary>The DMA memory a transfer of <paramref name="length"/> bytes needs: descriptor table (ADMA2) and data.</summary>
+    /// <param name="mode">The transfer mode.</param>
+    /// <param name="length">Bytes to move.</param>
+    /// <returns>Bytes of DMA memory; 0 for PIO.</returns>
+    public static int RequiredDmaLength(SdhciTransferMode mode, int length) =>
+        mode == SdhciTransferMode.Pio ? 0 : DmaDataOffset(mode, length) + length;
+
+    private static int Adma2DescriptorCount(int length) => Math.Max(1, (length + MaxAdma2DescriptorLength - 1) / MaxAdma2DescriptorLength);
+
+    /// <summary>
+    /// Brings the controller to identification state: Software Reset For All, interrupts enabled,
+    /// maximum data timeout, bus power (3.3 V if offered), 1-bit bus, the identification clock
+    /// (400 kHz), then a pause for the card's power ramp.
+    /// </summary>
+    /// <exception cref="SdhciException">The controller does not answer, does not reset, has no usable voltage or clock.</exception>
+    public void Initialize()
+    {
+        var caps = _io.Read(R.Capabilities);
+        var version = _io.Read(R.HostControllerVersion);
+        if (caps == ulong.MaxValue || (caps == 0 && version == 0))
+        {
+            throw new SdhciException(SdhciError.ControllerNotResponding,
+                $"The controller's Capabilities read 0x{caps:x16} and its version 0x{version:x4}: it is not answering. " + SdhciHealth.DeadControllerAdvice);
+        }
+
+        Reset(SdhciReset.All);
+        EnableInterrupts();
+        _io.Write(R.TimeoutControl, 0x0E);
+        PowerOn();
+        SetBusWidth(1);
+        SetClock(Options.IdentificationClockHz);
+        Pause(Options.PowerUpDelay);
+    }
+
+    /// <summary>Resets part or all of the controller and waits for the bits to clear.</summary>
+    /// <param name="what">Which resets.</param>
+    /// <exception cref="SdhciException"><see cref="SdhciError.ResetTimeout"/> when the bits stay set.</exception>
+    public void Reset(SdhciReset what)
+    {
+        if (what == 0)
+            throw new ArgumentOutOfRangeException(nameof(what), "Name at least one reset.");
+        _io.Write(R.SoftwareReset, (byte)what);
+        if (!PollUntil(() => (_io.Read(R.SoftwareReset) & (byte)what) == 0, Options.ResetTimeout))
+        {
+            throw new SdhciException(SdhciError.ResetTimeout,
+                $"Software Reset ({what}) did not finish within {Format(Options.ResetTimeout)}: Software Reset (0x2F) still reads 0x{_io.Read(R.SoftwareReset):x2}. " +
+                "The controller is not running; its clock may be gated.");
+        }
+
+        if (what.HasFlag(SdhciReset.All))
+        {
+            ClockHz = 0;
+            BusWidth = 1;
+            Voltage = SdhciBusVoltage.Off;
+        }
+
+        _latched = I.None;
+    }
+
+    /// <summary>
+    /// Enables the status and signal of <see cref="HandledInterrupts"/> (0x34 and 0x38, 32 bits each, as
+    /// the kernel writes them) and clears anything already latched.
+    /// </summary>
+    public void EnableInterrupts()
+    {
+        _io.Write32(R.NormalInterruptStatusEnable.Offset, (uint)HandledInterrupts);
+        _io.Write32(R.NormalInterruptSignalEnable.Offset, (uint)HandledInterrupts);
+        _io.Write32(R.NormalInterruptStatus.Offset, ~(uint)NotClearable);
+        _latched = I.None;
+    }
+
+    /// <summary>Turns bus power on at 3.3 V, or 3.0 V when the controller has no 3.3 V, then pauses for the card's power ramp.</summary>
+    /// <returns>The voltage chosen.</returns>
+    /// <exception cref="SdhciException"><see cref="SdhciError.NoUsableVoltage"/> when the capabilities offer neither.</exception>
+    public SdhciBusVoltage PowerOn()
+    {
+        var voltage = Capabilities.Voltage33 ? SdhciBusVoltage.V33
+            : Capabilities.Voltage30 ? SdhciBusVoltage.V30
+            : throw new SdhciException(SdhciError.NoUsableVoltage,
+                $"The controller offers no 3.3 V or 3.0 V supply (Capabilities 0x{Capabilities.Raw:x16}); SD cards start at 2.7 to 3.6 V.");
+        var select = R.PowerControlFields.SdBusVoltageSelect.Insert(0, (ulong)voltage);
+        _io.Write(R.PowerControl, select);                                      // the voltage first, then power, as sdhci.c does
+        _io.Write(R.PowerControl, R.PowerControlFields.SdBusPower.Insert(select, 1));
+        Voltage = voltage;
+        Pause(Options.PowerUpDelay);
+        return voltage;
+    }
+
+    /// <summary>Stops the SD clock and turns bus power off.</summary>
+    public void PowerOff()
+    {
+        _io.Write(R.ClockControl, 0);
+        _io.Write(R.PowerControl, 0);
+        ClockHz = 0;
+        Voltage = SdhciBusVoltage.Off;
+    }
+
+    /// <summary>
+    /// Sets the SD clock to the fastest divided clock not above <paramref name="targetHz"/>: stop the
+    /// clock, program the divider with Internal Clock Enable, wait for Internal Clock Stable, then
+    /// enable the SD clock.
+    /// </summary>
+    /// <param name="targetHz">The highest acceptable SD clock.</param>
+    /// <returns>The SD clock now running.</returns>
+    /// <exception cref="SdhciException">No base clock is known, or the internal clock never becomes stable.</exception>
+    public long SetClock(long targetHz)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(targetHz);
+        var baseHz = BaseClockHz;
+        if (baseHz <= 0)
+        {
+            throw new SdhciException(SdhciError.NoBaseClock,
+                "The capabilities give no base clock (bits 15:8 are 0), so no divider can be computed: give the controller's base clock " +
+                "(SdhciHostOptions.BaseClockHz; the device tree's clock-frequency or the SoC manual has it).");
+        }
+
+        _io.Write(R.ClockControl, 0);
+        var divider = SdhciClock.DividerFor(baseHz, targetHz, Version.SpecVersion);
+        var clock = R.ClockControlFields.InternalClockEnable.Insert(SdhciClock.EncodeDivider(divider), 1);
+        _io.Write(R.ClockControl, clock);
+        if (!PollUntil(() => R.ClockControlFields.InternalClockStable.IsSet(_io.Read(R.ClockControl)), Options.ClockStableTimeout))
+        {
+            throw new SdhciException(SdhciError.ClockNotStable,
+                $"Internal Clock Stable never came within {Format(Options.ClockStableTimeout)} (Clock Control 0x{_io.Read(R.ClockControl):x4}).");
+        }
+
+        clock = R.ClockControlFields.SdClockEnable.Insert(clock, 1);
+        _io.Write(R.ClockControl, clock);
+        ClockHz = SdhciClock.SdClockHz(baseHz, (ushort)clock, Version.SpecVersion);
+        return ClockHz;
+    }
+
+    /// <summary>Sets the host's data bus width (Host Control 1 bits 1 and 5); the card must be switched first (ACMD6).</summary>
+    /// <param name="width">1, 4, or 8 (embedded devices, when the capabilities allow).</param>
+    /// <exception cref="ArgumentOutOfRangeException">Not 1, 4 or 8.</exception>
+    /// <exception cref="SdhciException">8 bits without the capability.</exception>
+    public void SetBusWidth(int width)
+    {
+        if (width is not (1 or 4 or 8))
+            throw new ArgumentOutOfRangeException(nameof(width), width, "The SD bus is 1, 4 or 8 bits wide.");
+        if (width == 8 && !Capabilities.Supports8BitBus)
+            throw new SdhciException(SdhciError.NotSupported, "The controller has no 8-bit bus (Capabilities bit 18 is clear).");
+        var control = _io.Read(R.HostControl1);
+        control = R.HostControl1Fields.DataTransferWidth.Insert(control, width == 4 ? 1UL : 0);
+        control = R.HostControl1Fields.ExtendedDataTransferWidth.Insert(control, width == 8 ? 1UL : 0);
+        _io.Write(R.HostControl1, control);
+        BusWidth = width;
+    }
+
+    /// <summary>Sends a command and waits for its response and, with <paramref name="data"/>, its data phase.</summary>
+    /// <param name="index">The command index, 0 to 63.</param>
+    /// <param name="argument">The 32-bit argument.</param>
+    /// <param name="responseType">The response the command expects.</param>
+    /// <param name="data">The data phase, or null.</param>
+    /// <returns>The response.</returns>
+    /// <exception cref="SdhciException">The command or its data failed, or a wait timed out; the lines are reset before it is thrown.</exception>
+    /// <exception cref="InvalidOperationException">A write transfer without <see cref="SdhciHostOptions.AllowWrite"/>.</exception>
+    public SdResponse SendCommand(int index, uint argument, SdResponseType responseType, SdhciDataTransfer? data = null) =>
+        Send(new Context(index, false), argument, responseType, data);
+
+    /// <summary>Sends CMD55 (APP_CMD) to <paramref name="rca"/>, checks the card took it, then the application command.</summary>
+    /// <param name="rca">The card's relative address (0 before CMD3).</param>
+    /// <param name="index">The application command index (41 for ACMD41).</param>
+    /// <param name="argument">Its argument.</param>
+    /// <param name="responseType">Its response.</param>
+    /// <param name="data">Its data phase, or null.</param>
+    /// <returns>The application command's response.</returns>
+    /// <exception cref="SdhciException">Either command failed, or the card did not set APP_CMD in its status.</exception>
+    public SdResponse SendApplicationCommand(ushort rca, int index, uint argument, SdResponseType responseType, SdhciDataTransfer? data = null)
+    {
+        var status = Send(new Context(55, false), (uint)rca << 16, SdResponseType.R1, null).Value;
+        if (((SdCardStatus)status & SdCardStatus.AppCmd) == 0)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"{SdCommandNames.Describe(index, true)}: the card answered CMD55 with status 0x{status:x8}, without APP_CMD (bit 5): it takes no application commands.",
+                55) { CardStatus = status };
+        }
+
+        return Send(new Context(index, true), argument, responseType, data);
+    }
+
+    private SdResponse Send(Context context, uint argument, SdResponseType responseType, SdhciDataTransfer? data)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(context.Index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(context.Index, 63);
+        if (data is { Direction: SdhciTransferDirection.Write } && !Options.AllowWrite)
+        {
+            throw new InvalidOperationException(
+                $"{context}: writing the card is disabled. Writes need an explicit opt-in (SdhciHostOptions.AllowWrite, sdhci-probe --allow-write).");
+        }
+
+        if (data is not null && Capabilities.MaxBlockLength != 0 && data.BlockSize > Capabilities.MaxBlockLength)
+            throw new SdhciException(SdhciError.NotSupported, $"{context}: blocks of {data.BlockSize} bytes exceed the controller's {Capabilities.MaxBlockLength}.", context.Index, context.Application);
+
+        var usesDat = data is not null || responseType == SdResponseType.R1b;
+        WaitForLinesFree(context, usesDat);
+        _latched = I.None;
+        try
+        {
+            ulong sdmaAddress = 0;
+            if (data is not null)
+                sdmaAddress = PrepareData(context, data);
+
+            _io.Write(R.Argument, argument);
+            _io.Write(R.TransferMode, data is null ? 0 : TransferModeFor(data));
+            _io.Write(R.Command, CommandFor(context.Index, responseType, data is not null));
+
+            WaitFor(context, I.CommandComplete, Options.CommandTimeout, "Command Complete");
+            var response = ReadResponse(responseType);
+            if (data is not null)
+            {
+                RunDataPhase(context, data, sdmaAddress);
+                if (data.BlockCount > 1 && data.AutoCmd12)
+                    response = response with { AutoCommandResponse = (uint)_io.Read(R.Response3) };
+            }
+            else if (responseType == SdResponseType.R1b)
+            {
+                WaitFor(context, I.TransferComplete, Options.DataTimeout, "the end of busy (Transfer Complete)");
+            }
+
+            return response;
+        }
+        catch (SdhciException e) when (e.Error != SdhciError.ControllerNotResponding)
+        {
+            Recover(usesDat || e.Error is SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit or SdhciError.Adma or SdhciError.AutoCommand);
+            throw;
+        }
+    }
+
+    private void WaitForLinesFree(Context context, bool usesDat)
+    {
+        var inhibit = R.PresentStateFields.CommandInhibitCmd.Mask | (usesDat ? R.PresentStateFields.CommandInhibitDat.Mask : 0);
+        var timeout = usesDat ? Options.DataTimeout : Options.CommandTimeout;
+        if (PollUntil(() => (_io.Read(R.PresentState) & inhibit) == 0, timeout))
+            return;
+        var present = (uint)_io.Read(R.PresentState);
+        var line = R.PresentStateFields.CommandInhibitCmd.IsSet(present) ? "CMD" : "DAT";
+        throw new SdhciException(SdhciError.LineBusy,
+            $"{context}: Command Inhibit ({line}) stayed set for {Format(timeout)} (Present State 0x{present:x8}): the previous command or transfer never ended. Reset the controller.",
+            context.Index, context.Application);
+    }
+
+    private ulong PrepareData(Context context, SdhciDataTransfer data)
+    {
+        var control = _io.Read(R.HostControl1);
+        ulong sdmaAddress = 0;
+        switch (data.Mode)
+        {
+            case SdhciTransferMode.Sdma:
+            {
+                if (!Capabilities.Sdma)
+                    throw new SdhciException(SdhciError.NotSupported, $"{context}: the controller has no SDMA (Capabilities bit 22).", context.Index, context.Application);
+                var dma = data.Dma!;
+                sdmaAddress = dma.DeviceAddress;
+                CheckBelow4GiB(dma, data.Length);
+                if (data.Direction == SdhciTransferDirection.Write)
+                    data.Buffer.Span[..data.Length].CopyTo(dma.Bytes);
+                _io.Write(R.SdmaSystemAddress, sdmaAddress);
+                control = R.HostControl1Fields.DmaSelect.Insert(control, 0);
+                break;
+            }
+
+            case SdhciTransferMode.Adma2:
+            {
+                if (!Capabilities.Adma2)
+                    throw new SdhciException(SdhciError.NotSupported, $"{context}: the controller has no ADMA2 (Capabilities bit 19).", context.Index, context.Application);
+                var dma = data.Dma!;
+                var offset = DmaDataOffset(SdhciTransferMode.Adma2, data.Length);
+                CheckBelow4GiB(dma, offset + data.Length);
+                if ((dma.DeviceAddress & 3) != 0)
+                    throw new ArgumentException($"32-bit ADMA2 needs 4-byte aligned addresses; the DMA memory is at 0x{dma.DeviceAddress:x}.", nameof(data));
+                WriteAdma2Table(dma.Bytes, dma.DeviceAddress + (ulong)offset, data.Length);
+                if (data.Direction == SdhciTransferDirection.Write)
+                    data.Buffer.Span[..data.Length].CopyTo(dma.Bytes[offset..]);
+                _io.Write(R.AdmaSystemAddress, dma.DeviceAddress);
+                control = R.HostControl1Fields.DmaSelect.Insert(control, 2);
+                break;
+            }
+
+            default:
+                control = R.HostControl1Fields.DmaSelect.Insert(control, 0);
+                break;
+        }
+
+        _io.Write(R.HostControl1, control);
+        var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)data.BlockSize);
+        blockSize = R.BlockSizeFields.SdmaBufferBoundary.Insert(blockSize, SdmaBoundaryField);
+        _io.Write(R.BlockSize, blockSize);
+        _io.Write(R.BlockCount, (ulong)data.BlockCount);
+        return sdmaAddress;
+    }
+
+    private static void CheckBelow4GiB(IDmaMemory dma, int length)
+    {
+        if (dma.DeviceAddress + (ulong)length > 1UL << 32)
+        {
+            throw new ArgumentException(
+                $"The DMA memory at 0x{dma.DeviceAddress:x} ends above 4 GiB: SDMA and 32-bit ADMA2 take 32-bit addresses. Map it at an IOVA below 4 GiB.", nameof(dma));
+        }
+    }
+
+    /// <summary>One descriptor per 32 KiB: valid and transfer; the last one also ends the table.</summary>
+    private static void WriteAdma2Table(Span<byte> memory, ulong dataAddress, int length)
+    {
+        var count = Adma2DescriptorCount(length);
+        for (var i = 0; i < count; i++)
+        {
+            var chunk = Math.Min(MaxAdma2DescriptorLength, length - (i * MaxAdma2DescriptorLength));
+            var entry = memory.Slice(i * Adma2DescriptorSize, Adma2DescriptorSize);
+            var attribute = (ushort)(AdmaValid | AdmaTransfer | (i == count - 1 ? AdmaEnd : 0));
+            BinaryPrimitives.WriteUInt16LittleEndian(entry, attribute);
+            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], (ushort)chunk);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)(dataAddress + ((ulong)i * MaxAdma2DescriptorLength)));
+        }
+    }
+
+    private static ulong TransferModeFor(SdhciDataTransfer data)
+    {
+        ulong mode = R.TransferModeFields.BlockCountEnable.Insert(0, 1);
+        if (data.Direction == SdhciTransferDirection.Read)
+            mode = R.TransferModeFields.DataTransferDirection.Insert(mode, 1);
+        if (data.BlockCount > 1)
+        {
+            mode = R.TransferModeFields.MultiBlockSelect.Insert(mode, 1);
+            if (data.AutoCmd12)
+                mode = R.TransferModeFields.AutoCmdEnable.Insert(mode, 1);
+        }
+
+        if (data.Mode != SdhciTransferMode.Pio)
+            mode = R.TransferModeFields.DmaEnable.Insert(mode, 1);
+        return mode;
+    }
+
+    private static ulong CommandFor(int index, SdResponseType type, bool data)
+    {
+        ulong command = R.CommandFields.CommandIndex.Insert(0, (ulong)index);
+        command = R.CommandFields.ResponseTypeSelect.Insert(command, type switch
+        {
+            SdResponseType.None => 0UL,
+            SdResponseType.R2 => 1UL,
+            SdResponseType.R1b => 3UL,
+            _ => 2UL,
+        });
+        if (type is SdResponseType.R1 or SdResponseType.R1b or SdResponseType.R2 or SdResponseType.R6 or SdResponseType.R7)
+            command = R.CommandFields.CommandCrcCheckEnable.Insert(command, 1);
+        if (type is SdResponseType.R1 or SdResponseType.R1b or SdResponseType.R6 or SdResponseType.R7)
+            command = R.CommandFields.CommandIndexCheckEnable.Insert(command, 1);
+        if (data)
+            command = R.CommandFields.DataPresentSelect.Insert(command, 1);
+        return command;
+    }
+
+    private SdResponse ReadResponse(SdResponseType type) => type switch
+    {
+        SdResponseType.None => new SdResponse(type, 0, 0, 0, 0),
+        SdResponseType.R2 => new SdResponse(type, (uint)_io.Read(R.Response0), (uint)_io.Read(R.Response1), (uint)_io.Read(R.Response2), (uint)_io.Read(R.Response3)),
+        _ => new SdResponse(type, (uint)_io.Read(R.Response0), 0, 0, 0),
+    };
+
+    private void RunDataPhase(Context context, SdhciDataTransfer data, ulong sdmaAddress)
+    {
+        if (data.Mode == SdhciTransferMode.Pio)
+        {
+            var read = data.Direction == SdhciTransferDirection.Read;
+            var ready = read ? I.BufferReadReady : I.BufferWriteReady;
+            var words = data.BlockSize / 4;
+            for (var block = 0; block < data.BlockCount; block++)
+            {
+                WaitFor(context, ready, Options.DataTimeout, read ? "Buffer Read Ready" : "Buffer Write Ready");
+                var span = data.Buffer.Span.Slice(block * data.BlockSize, data.BlockSize);
+                for (var word = 0; word < words; word++)
+                {
+                    // The data port is touched here and nowhere else: each access moves four bytes of card data.
+                    if (read)
+                        BinaryPrimitives.WriteUInt32LittleEndian(span[(word * 4)..], _io.Read32(R.BufferDataPort.Offset));
+                    else
+                        _io.Write32(R.BufferDataPort.Offset, BinaryPrimitives.ReadUInt32LittleEndian(span[(word * 4)..]));
+                }
+            }
+
+            WaitFor(context, I.TransferComplete, Options.DataTimeout, "Transfer Complete");
+            return;
+        }
+
+        while (true)
+        {
+            var got = WaitFor(context, I.TransferComplete | I.DmaInterrupt, Options.DataTimeout, "Transfer Complete");
+            if ((got & I.TransferComplete) != 0)
+                break;
+            if (data.Mode == SdhciTransferMode.Sdma)
+            {
+                // The controller paused at a buffer boundary: hand it the next one (what sdhci.c does).
+                sdmaAddress = (sdmaAddress & ~(ulong)(SdmaBoundary - 1)) + SdmaBoundary;
+                _io.Write(R.SdmaSystemAddress, sdmaAddress);
+            }
+        }
+
+        if (data.Direction == SdhciTransferDirection.Read)
+        {
+            var offset = DmaDataOffset(data.Mode, data.Length);
+            data.Dma!.Bytes.Slice(offset, data.Length).CopyTo(data.Buffer.Span);
+        }
+    }
+
+    /// <summary>Waits until one of <paramref name="wanted"/> has been seen, servicing every interrupt on the way.</summary>
+    private I WaitFor(Context context, I wanted, TimeSpan timeout, string what)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ThrowOnError(context);
+            var got = _latched & wanted;
+            if (got != 0)
+            {
+                _latched &= ~got;
+                return got;
+            }
+
+            var remaining = timeout - Stopwatch.GetElapsedTime(start);
+            if (remaining <= TimeSpan.Zero)
+            {
+                // A lost interrupt costs time, not the command: look at the status once more.
+                Service(fired: false);
+                ThrowOnError(context);
+                got = _latched & wanted;
+                if (got != 0)
+                {
+                    _latched &= ~got;
+                    return got;
+                }
+
+                var present = (uint)_io.Read(R.PresentState);
+                throw new SdhciException(SdhciError.Timeout,
+                    $"{context}: no {what} within {Format(timeout)} (interrupt status seen 0x{(uint)_latched:x8}, Present State 0x{present:x8}). " +
+                    "The controller raised no interrupt for it: check that the interrupt is wired and unmasked, or try polling (--poll).",
+                    context.Index, context.Application, _latched);
+            }
+
+            if (_interrupt.Wait(remaining))
+                Service(fired: true);
+        }
+    }
+
+    /// <summary>Reads the status, clears what is set, and only then re-arms the interrupt.</summary>
+    private void Service(bool fired)
+    {
+        var status = _io.Read32(R.NormalInterruptStatus.Offset);
+        if (status == uint.MaxValue)
+        {
+            if (fired)
+                _interrupt.Acknowledge();
+            throw new SdhciException(SdhciError.ControllerNotResponding,
+                "The interrupt status reads 0xffffffff: the controller stopped answering (powered down, clock gated, or removed). " + SdhciHealth.DeadControllerAdvice);
+        }
+
+        var clear = status & ~(uint)NotClearable;
+        if (clear != 0)
+            _io.Write32(R.NormalInterruptStatus.Offset, clear);
+        if (fired)
+            _interrupt.Acknowledge();
+        _latched |= (I)clear;
+    }
+
+    private void ThrowOnError(Context context)
+    {
+        var errors = _latched & AllErrors;
+        if (errors == 0)
+            return;
+        var status = _latched;
+        var raw = string.Create(CultureInfo.InvariantCulture, $" (Error Interrupt Status 0x{(uint)errors >> 16:x4})");
+        SdhciException Fail(SdhciError error, string text) => new(error, $"{context}: {text}{raw}.", context.Index, context.Application, status);
+
+        if ((errors & I.CommandTimeoutError) != 0)
+        {
+            if (!CardPresent)
+            {
+                throw Fail(SdhciError.NoCard,
+                    "no card: Present State (0x24) says no card is inserted, and the command went unanswered. Insert a card " +
+                    "(QEMU: -drive if=sd,file=IMAGE,format=raw, or -device sd-card,drive=...)");
+            }
+
+            throw Fail(SdhciError.CommandTimeout, "the card did not answer (Command Timeout Error)");
+        }
+
+        if ((errors & I.CommandCrcError) != 0)
+            throw Fail(SdhciError.CommandCrc, "the response failed its CRC check (Command CRC Error): a signal problem on the bus, or a clock too fast for the card");
+        if ((errors & I.CommandEndBitError) != 0)
+            throw Fail(SdhciError.CommandEndBit, "the response's end bit was 0 (Command End Bit Error)");
+        if ((errors & I.CommandIndexError) != 0)
+            throw Fail(SdhciError.CommandIndex, "the response carried another command's index (Command Index Error)");
+        if ((errors & I.AdmaError) != 0)
+        {
+            var adma = (byte)_io.Read(R.AdmaErrorStatus);
+            var descriptor = _io.Read(R.AdmaSystemAddress);
+            var state = (adma & 3) switch
+            {
+                0 => "ST_STOP: the descriptor before the address was at fault",
+                1 => "ST_FDS: fetching a descriptor (not valid, or unreachable)",
+                3 => "ST_TFR: transferring data (the data address is unreachable)",
+                _ => "unknown state",
+            };
+            throw new SdhciException(SdhciError.Adma,
+                $"{context}: the ADMA engine failed (ADMA Error), in {state}{((adma & 4) != 0 ? ", with a length mismatch" : "")}; " +
+                $"ADMA Error Status 0x{adma:x2}, descriptor address 0x{descriptor:x}{raw}.",
+                context.Index, context.Application, status) { AdmaErrorStatus = adma };
+        }
+
+        if ((errors & I.AutoCmdError) != 0)
+        {
+            var auto = (ushort)_io.Read(R.AutoCmdErrorStatus);
+            throw new SdhciException(SdhciError.AutoCommand,
+                $"{context}: the Auto CMD12 after the transfer failed (Auto CMD Error Status 0x{auto:x4}){raw}.",
+                context.Index, context.Application, status) { AutoCmdErrorStatus = auto };
+        }
+
+        if ((errors & I.DataTimeoutError) != 0)
+            throw Fail(SdhciError.DataTimeout, "the card sent no data, or stayed busy, within the data timeout (Data Timeout Error)");
+        if ((errors & I.DataCrcError) != 0)
+            throw Fail(SdhciError.DataCrc, "the data failed its CRC check (Data CRC Error)");
+        if ((errors & I.DataEndBitError) != 0)
+            throw Fail(SdhciError.DataEndBit, "a data end bit was 0 (Data End Bit Error)");
+        if ((errors & I.CurrentLimitError) != 0)
+            throw Fail(SdhciError.CurrentLimit, "the card drew more current than the controller allows (Current Limit Error)");
+        throw Fail(SdhciError.Timeout, "the controller reported a vendor-specific or unknown error");
+    }
+
+    /// <summary>After an error: reset the CMD line (and the DAT line for data), forget stale status.</summary>
+    private void Recover(bool dataLine)
+    {
+        try
+        {
+            Reset(dataLine ? SdhciReset.CommandLine | SdhciReset.DataLine : SdhciReset.CommandLine);
+            var status = _io.Read32(R.NormalInterruptStatus.Offset);
+            if (status != uint.MaxValue && (status & ~(uint)NotClearable) != 0)
+                _io.Write32(R.NormalInterruptStatus.Offset, status & ~(uint)NotClearable);
+        }
+        catch (SdhciException)
+        {
+            // The error being reported matters more than a failed clean-up.
+        }
+
+        _latched = I.None;
+    }
+
+    private static bool PollUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var spinner = default(SpinWait);
+        while (!condition())
+        {
+            if (Stopwatch.GetElapsedTime(start) > timeout)
+                return condition();
+            spinner.SpinOnce();
+        }
+
+        return true;
+    }
+
+    private static void Pause(TimeSpan delay)
+    {
+        if (delay > TimeSpan.Zero)
+            Thread.Sleep(delay);
+    }
+
+    internal static string Format(TimeSpan span) => span.TotalSeconds >= 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.###} s")
+        : string.Create(CultureInfo.InvariantCulture, $"{span.TotalMilliseconds:0.###} ms");
+
+    private readonly record struct Context(int Index, bool Application)
+    {
+        public override string ToString() => SdCommandNames.Describe(Index, Application);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using Vfio.Native;
 using Vfio.Platform.Kernel;
@@ -23,8 +24,14 @@ public sealed unsafe class MmioRegion : IDisposable
     private readonly long _fileOffset;
     private readonly KernelFd? _ownedFile;
     private readonly long _length;
-    private readonly long _last16, _last32, _last64;
     private byte* _base;
+
+    // Slot counts per access width: the number of aligned positions of that width in the region, or 0 for
+    // a region without a mapping (pread/pwrite) or a disposed one. The accessors rotate the offset right by
+    // log2(width): a misaligned offset moves its low bits to the top and a negative one keeps its sign bit,
+    // both become huge, and an aligned offset becomes its slot index. So one unsigned compare does the sign,
+    // bounds, alignment and "is there a mapping" tests, and everything else goes to Slow.
+    private ulong _slots8, _slots16, _slots32, _slots64;
     private nint _mapping;
     private bool _disposed;
 
@@ -33,9 +40,13 @@ public sealed unsafe class MmioRegion : IDisposable
         _sys = sys;
         Name = name;
         _length = length;
-        _last16 = length - 2;
-        _last32 = length - 4;
-        _last64 = length - 8;
+        if (mapping != 0)
+        {
+            _slots8 = (ulong)length;
+            _slots16 = (ulong)length >> 1;
+            _slots32 = (ulong)length >> 2;
+            _slots64 = (ulong)length >> 3;
+        }
         _file = file;
         _fileOffset = fileOffset;
         _mapping = mapping;
@@ -120,12 +131,7 @@ public sealed unsafe class MmioRegion : IDisposable
     public byte Read8(long offset)
     {
         var p = _base;
-        if ((ulong)offset >= (ulong)_length || p == null)
-        {
-            return (byte)Slow(offset, 1, write: false, 0);
-        }
-
-        return Volatile.Read(ref *(p + offset));
+        return (ulong)offset >= _slots8 ? (byte)Slow(offset, 1, write: false, 0) : Volatile.Read(ref *(p + offset));
     }
 
     /// <summary>Reads 16 bits at <paramref name="offset"/> (2-byte aligned).</summary>
@@ -133,12 +139,9 @@ public sealed unsafe class MmioRegion : IDisposable
     public ushort Read16(long offset)
     {
         var p = _base;
-        if (offset < 0 || offset > _last16 || (offset & 1) != 0 || p == null)
-        {
-            return (ushort)Slow(offset, 2, write: false, 0);
-        }
-
-        return Volatile.Read(ref *(ushort*)(p + offset));
+        return BitOperations.RotateRight((ulong)offset, 1) >= _slots16
+            ? (ushort)Slow(offset, 2, write: false, 0)
+            : Volatile.Read(ref *(ushort*)(p + offset));
     }
 
     /// <summary>Reads 32 bits at <paramref name="offset"/> (4-byte aligned).</summary>
@@ -146,12 +149,9 @@ public sealed unsafe class MmioRegion : IDisposable
     public uint Read32(long offset)
     {
         var p = _base;
-        if (offset < 0 || offset > _last32 || (offset & 3) != 0 || p == null)
-        {
-            return (uint)Slow(offset, 4, write: false, 0);
-        }
-
-        return Volatile.Read(ref *(uint*)(p + offset));
+        return BitOperations.RotateRight((ulong)offset, 2) >= _slots32
+            ? (uint)Slow(offset, 4, write: false, 0)
+            : Volatile.Read(ref *(uint*)(p + offset));
     }
 
     /// <summary>Reads 64 bits at <paramref name="offset"/> (8-byte aligned) in one access. Many devices
@@ -160,12 +160,9 @@ public sealed unsafe class MmioRegion : IDisposable
     public ulong Read64(long offset)
     {
         var p = _base;
-        if (offset < 0 || offset > _last64 || (offset & 7) != 0 || p == null)
-        {
-            return Slow(offset, 8, write: false, 0);
-        }
-
-        return Volatile.Read(ref *(ulong*)(p + offset));
+        return BitOperations.RotateRight((ulong)offset, 3) >= _slots64
+            ? Slow(offset, 8, write: false, 0)
+            : Volatile.Read(ref *(ulong*)(p + offset));
     }
 
     /// <summary>Writes 8 bits at <paramref name="offset"/>.</summary>
@@ -173,9 +170,9 @@ public sealed unsafe class MmioRegion : IDisposable
     public void Write8(long offset, byte value)
     {
         var p = _base;
-        if ((ulong)offset >= (ulong)_length || p == null)
+        if ((ulong)offset >= _slots8)
         {
-            Slow(offset, 1, write: true, value);
+            _ = Slow(offset, 1, write: true, value);
             return;
         }
 
@@ -187,9 +184,9 @@ public sealed unsafe class MmioRegion : IDisposable
     public void Write16(long offset, ushort value)
     {
         var p = _base;
-        if (offset < 0 || offset > _last16 || (offset & 1) != 0 || p == null)
+        if (BitOperations.RotateRight((ulong)offset, 1) >= _slots16)
         {
-            Slow(offset, 2, write: true, value);
+            _ = Slow(offset, 2, write: true, value);
             return;
         }
 
@@ -201,9 +198,9 @@ public sealed unsafe class MmioRegion : IDisposable
     public void Write32(long offset, uint value)
     {
         var p = _base;
-        if (offset < 0 || offset > _last32 || (offset & 3) != 0 || p == null)
+        if (BitOperations.RotateRight((ulong)offset, 2) >= _slots32)
         {
-            Slow(offset, 4, write: true, value);
+            _ = Slow(offset, 4, write: true, value);
             return;
         }
 
@@ -215,19 +212,141 @@ public sealed unsafe class MmioRegion : IDisposable
     public void Write64(long offset, ulong value)
     {
         var p = _base;
-        if (offset < 0 || offset > _last64 || (offset & 7) != 0 || p == null)
+        if (BitOperations.RotateRight((ulong)offset, 3) >= _slots64)
         {
-            Slow(offset, 8, write: true, value);
+            _ = Slow(offset, 8, write: true, value);
             return;
         }
 
         Volatile.Write(ref *(ulong*)(p + offset), value);
     }
 
+    /// <summary>Reads the 32-bit register at <paramref name="offset"/> <c>destination.Length</c> times, in
+    /// order, one bus access each: the way to drain a data port (a FIFO behind one address). The offset
+    /// is checked once.</summary>
+    /// <param name="offset">Offset of the port (4-byte aligned).</param>
+    /// <param name="destination">Receives the values read.</param>
+    public void ReadRepeated32(long offset, Span<uint> destination)
+    {
+        var p = _base;
+        if (BitOperations.RotateRight((ulong)offset, 2) >= _slots32)
+        {
+            for (var i = 0; i < destination.Length; i++)
+            {
+                destination[i] = (uint)Slow(offset, 4, write: false, 0);
+            }
+
+            return;
+        }
+
+        var port = (uint*)(p + offset);
+        for (var i = 0; i < destination.Length; i++)
+        {
+            destination[i] = Volatile.Read(ref *port);
+        }
+    }
+
+    /// <summary>Writes <paramref name="source"/> to the 32-bit register at <paramref name="offset"/>, one bus
+    /// access per value, in order: the way to fill a data port. The offset is checked once.</summary>
+    /// <param name="offset">Offset of the port (4-byte aligned).</param>
+    /// <param name="source">The values to write.</param>
+    public void WriteRepeated32(long offset, ReadOnlySpan<uint> source)
+    {
+        var p = _base;
+        if (BitOperations.RotateRight((ulong)offset, 2) >= _slots32)
+        {
+            foreach (var value in source)
+            {
+                _ = Slow(offset, 4, write: true, value);
+            }
+
+            return;
+        }
+
+        var port = (uint*)(p + offset);
+        foreach (var value in source)
+        {
+            Volatile.Write(ref *port, value);
+        }
+    }
+
+    /// <summary>Reads a named 8-bit register.</summary>
+    /// <param name="register">The register.</param>
+    /// <returns>The value read.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte Read(Register8 register) => Read8(register.Offset);
+
+    /// <summary>Reads a named 16-bit register.</summary>
+    /// <param name="register">The register.</param>
+    /// <returns>The value read.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort Read(Register16 register) => Read16(register.Offset);
+
+    /// <summary>Reads a named 32-bit register.</summary>
+    /// <param name="register">The register.</param>
+    /// <returns>The value read.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Read(Register32 register) => Read32(register.Offset);
+
+    /// <summary>Reads a named 64-bit register in one access.</summary>
+    /// <param name="register">The register.</param>
+    /// <returns>The value read.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong Read(Register64 register) => Read64(register.Offset);
+
+    /// <summary>Writes a named 8-bit register.</summary>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(Register8 register, byte value) => Write8(register.Offset, value);
+
+    /// <summary>Writes a named 16-bit register.</summary>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(Register16 register, ushort value) => Write16(register.Offset, value);
+
+    /// <summary>Writes a named 32-bit register.</summary>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(Register32 register, uint value) => Write32(register.Offset, value);
+
+    /// <summary>Writes a named 64-bit register in one access.</summary>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(Register64 register, ulong value) => Write64(register.Offset, value);
+
+    /// <summary>Read-modify-write of a 32-bit register: clears the bits of <paramref name="clear"/>, then sets
+    /// those of <paramref name="set"/>. Two bus accesses; not atomic against the device.</summary>
+    /// <param name="register">The register.</param>
+    /// <param name="clear">Bits to clear.</param>
+    /// <param name="set">Bits to set.</param>
+    /// <returns>The value written.</returns>
+    public uint Modify(Register32 register, uint clear, uint set)
+    {
+        var value = (Read32(register.Offset) & ~clear) | set;
+        Write32(register.Offset, value);
+        return value;
+    }
+
+    /// <summary>A view of the region for a hot loop: a <c>ref struct</c> holding the base address and the
+    /// bounds in registers, so a loop of accesses does not reload them after every volatile access. Same
+    /// checks and same API as the region. A view must not outlive the region: take it, use it, drop it
+    /// (like a <see cref="Span{T}"/> over memory that is freed on <see cref="Dispose"/>).</summary>
+    /// <returns>The view.</returns>
+    /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
+    public MmioView View()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new MmioView(this, _base, _slots8, _slots16, _slots32, _slots64);
+    }
+
     /// <summary>Everything off the fast path: a disposed region, a bad offset, or a region that is
     /// reached through pread/pwrite. Kept out of line so the accessors stay small.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong Slow(long offset, int width, bool write, ulong value)
+    internal ulong Slow(long offset, int width, bool write, ulong value)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (offset < 0 || offset > _length - width)
@@ -289,6 +408,7 @@ public sealed unsafe class MmioRegion : IDisposable
         }
 
         _disposed = true;
+        _slots8 = _slots16 = _slots32 = _slots64 = 0;
         _base = null;
         if (_mapping != 0)
         {

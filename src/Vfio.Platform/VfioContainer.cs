@@ -45,7 +45,7 @@ public sealed record VfioContainerOptions
 /// Console.WriteLine($"SDHCI version 0x{regs.Read16(0xFE):x4}");
 /// </code>
 /// </example>
-public sealed class VfioContainer : IDisposable
+public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
 {
     private readonly ISyscalls _sys;
     private readonly KernelFd _fd;
@@ -292,6 +292,8 @@ public sealed class VfioContainer : IDisposable
         _mappings.Add(mapping);
         return mapping;
     }
+
+    void IDmaUnmapper.UnmapDma(DmaMapping mapping) => UnmapDma(mapping);
 
     internal void UnmapDma(DmaMapping mapping)
     {

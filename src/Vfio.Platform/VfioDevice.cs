@@ -1,20 +1,36 @@
 using Vfio.Native;
+using Vfio.Platform.Dma;
 using Vfio.Platform.Interrupts;
 using Vfio.Platform.Kernel;
 using Vfio.Platform.Mmio;
 
 namespace Vfio.Platform;
 
-/// <summary>A device opened through its group: regions, interrupts, reset.</summary>
+/// <summary>Whoever opened a device and closes it: a group (legacy container interface) or an iommufd
+/// address space (device cdev interface).</summary>
+internal interface IVfioDeviceOwner
+{
+    ISyscalls Sys { get; }
+
+    IDmaSpace? DmaSpace { get; }
+
+    void Forget(VfioDevice device);
+}
+
+/// <summary>A VFIO device: regions, interrupts, reset. Opened through its group
+/// (<see cref="VfioGroup.OpenDevice"/>) or through its device cdev bound to an iommufd
+/// (<see cref="Iommufd.Iommufd.OpenDevice"/>); the API is the same either way.</summary>
 public sealed class VfioDevice : IDisposable
 {
-    private readonly VfioGroup _group;
+    private readonly IVfioDeviceOwner _owner;
     private readonly KernelFd _fd;
     private readonly List<IDisposable> _owned = [];
+    private ReleaseRequestWatcher? _releaseWatcher;
+    private EventHandler<VfioReleaseRequestedEventArgs>? _releaseRequested;
 
-    private VfioDevice(VfioGroup group, KernelFd fd, string name, vfio_device_info info)
+    private VfioDevice(IVfioDeviceOwner owner, KernelFd fd, string name, vfio_device_info info)
     {
-        _group = group;
+        _owner = owner;
         _fd = fd;
         Name = name;
         Flags = info.flags;
@@ -43,10 +59,14 @@ public sealed class VfioDevice : IDisposable
     /// <summary>The kernel can reset the device (<c>VFIO_DEVICE_FLAGS_RESET</c>).</summary>
     public bool CanReset => (Flags & VfioUapi.VFIO_DEVICE_FLAGS_RESET) != 0;
 
-    /// <summary>The group the device belongs to.</summary>
-    public VfioGroup Group => _group;
+    /// <summary>The group the device was opened through, or null for a device opened through its cdev.</summary>
+    public VfioGroup? Group => _owner as VfioGroup;
 
-    internal ISyscalls Sys => _group.Sys;
+    /// <summary>Where DMA mappings for this device are made: its container (type1) or its iommufd address
+    /// space. Null in no-IOMMU mode, where DMA mapping is unavailable.</summary>
+    public IDmaSpace? DmaSpace => _owner.DmaSpace;
+
+    internal ISyscalls Sys => _owner.Sys;
 
     internal KernelFd Fd => _fd;
 
@@ -67,7 +87,15 @@ public sealed class VfioDevice : IDisposable
             });
         }
 
-        var handle = new KernelFd(sys, fd);
+        return FromFd(group, new KernelFd(sys, fd), name);
+    }
+
+    /// <summary>Wraps an open device fd (from a group or a cdev): <c>VFIO_DEVICE_GET_INFO</c>. Closes the
+    /// fd when that fails.</summary>
+    internal static VfioDevice FromFd(IVfioDeviceOwner owner, KernelFd handle, string name)
+    {
+        var sys = owner.Sys;
+        var fd = handle.Fd;
         try
         {
             var argument = Structs.ToArray(new vfio_device_info { argsz = Structs.Size<vfio_device_info>() });
@@ -78,7 +106,7 @@ public sealed class VfioDevice : IDisposable
                 throw new VfioException("VFIO_DEVICE_GET_INFO", name, -result);
             }
 
-            return new VfioDevice(group, handle, name, info);
+            return new VfioDevice(owner, handle, name, info);
         }
         catch
         {
@@ -222,6 +250,54 @@ public sealed class VfioDevice : IDisposable
 
     internal void Forget(IDisposable owned) => _owned.Remove(owned);
 
+    /// <summary>True when the kernel can ask for the device back through an interrupt (vfio-pci's
+    /// device-request IRQ, <c>VFIO_PCI_REQ_IRQ_INDEX</c>): <see cref="ReleaseRequested"/> works.</summary>
+    public bool CanRequestRelease
+    {
+        get
+        {
+            if (!IsPci || IrqCount <= VfioUapi.VFIO_PCI_REQ_IRQ_INDEX)
+            {
+                return false;
+            }
+
+            try
+            {
+                var info = GetIrqInfo(VfioUapi.VFIO_PCI_REQ_IRQ_INDEX);
+                return info.Count > 0 && info.SupportsEventFd;
+            }
+            catch (VfioException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Raised when the kernel asks for the device back: someone unbinds it from its VFIO driver
+    /// (<c>echo BDF &gt; /sys/bus/pci/drivers/vfio-pci/unbind</c>, a hot unplug) while it is open here. The
+    /// unbind blocks until the device is closed, and the kernel repeats the request about every 10
+    /// seconds; dispose the device (and the group or address space that owns it) in the handler or soon
+    /// after. Raised on a thread-pool thread. The first handler wires the device-request IRQ.</summary>
+    /// <exception cref="VfioException">On adding a handler: the device has no device-request IRQ
+    /// (platform devices; see <see cref="CanRequestRelease"/>).</exception>
+    public event EventHandler<VfioReleaseRequestedEventArgs>? ReleaseRequested
+    {
+        add
+        {
+            ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+            if (!CanRequestRelease)
+            {
+                throw new VfioException("VFIO_DEVICE_SET_IRQS(request)", Name, Errno.EOPNOTSUPP,
+                    IsPci ? "This vfio-pci has no device-request IRQ." : "Only vfio-pci devices have a device-request IRQ; vfio-platform has none.");
+            }
+
+            _releaseRequested += value;
+            _releaseWatcher ??= ReleaseRequestWatcher.Start(this, count => _releaseRequested?.Invoke(this, new VfioReleaseRequestedEventArgs(this, count)));
+        }
+
+        remove => _releaseRequested -= value;
+    }
+
     /// <summary>Sets or clears Bus Master Enable (bit 2 of the PCI command register, through the
     /// config-space region). A PCI device can DMA only with it set, and vfio-pci leaves it as it found it.</summary>
     /// <exception cref="VfioException">Not a PCI device, or the config space is not accessible.</exception>
@@ -262,12 +338,13 @@ public sealed class VfioDevice : IDisposable
             return;
         }
 
+        _releaseWatcher?.Dispose();
         foreach (var owned in _owned.ToArray())
         {
             owned.Dispose();
         }
 
         _fd.Dispose();
-        _group.Forget(this);
+        _owner.Forget(this);
     }
 }

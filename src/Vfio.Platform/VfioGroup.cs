@@ -1,12 +1,13 @@
 using System.Globalization;
 using Vfio.Native;
+using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
 
 namespace Vfio.Platform;
 
 /// <summary>An IOMMU group (<c>/dev/vfio/N</c>) attached to a <see cref="VfioContainer"/>: the unit of
 /// isolation. Devices are opened from it.</summary>
-public sealed class VfioGroup : IDisposable
+public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
 {
     private readonly VfioContainer _container;
     private readonly KernelFd _fd;
@@ -140,6 +141,12 @@ public sealed class VfioGroup : IDisposable
     }
 
     internal void Forget(VfioDevice device) => _devices.Remove(device);
+
+    ISyscalls IVfioDeviceOwner.Sys => Sys;
+
+    IDmaSpace? IVfioDeviceOwner.DmaSpace => IsNoIommu ? null : _container;
+
+    void IVfioDeviceOwner.Forget(VfioDevice device) => Forget(device);
 
     /// <summary>Closes the group's devices, detaches it from the container and closes it.</summary>
     public void Dispose()

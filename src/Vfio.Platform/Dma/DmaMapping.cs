@@ -4,12 +4,12 @@ namespace Vfio.Platform.Dma;
 /// <see cref="DmaBuffer"/> at <see cref="Iova"/>. Disposing unmaps it.</summary>
 public sealed class DmaMapping : IDisposable
 {
-    private readonly VfioContainer _container;
+    private readonly IDmaUnmapper _space;
     private bool _unmapped;
 
-    internal DmaMapping(VfioContainer container, DmaBuffer buffer, ulong iova, bool allocated)
+    internal DmaMapping(IDmaUnmapper space, DmaBuffer buffer, ulong iova, bool allocated)
     {
-        _container = container;
+        _space = space;
         Buffer = buffer;
         Iova = iova;
         Allocated = allocated;
@@ -26,7 +26,7 @@ public sealed class DmaMapping : IDisposable
     /// <summary>Length in bytes.</summary>
     public long Length => Buffer.Length;
 
-    /// <summary>Unmaps the buffer from the device (<c>VFIO_IOMMU_UNMAP_DMA</c>).</summary>
+    /// <summary>Unmaps the buffer from the device (<c>VFIO_IOMMU_UNMAP_DMA</c> or <c>IOMMU_IOAS_UNMAP</c>).</summary>
     public void Dispose()
     {
         if (_unmapped)
@@ -35,6 +35,6 @@ public sealed class DmaMapping : IDisposable
         }
 
         _unmapped = true;
-        _container.UnmapDma(this);
+        _space.UnmapDma(this);
     }
 }

@@ -1,0 +1,80 @@
+using Vfio.Native;
+
+namespace Vfio.Platform.Interrupts;
+
+/// <summary>Data of <see cref="VfioDevice.ReleaseRequested"/>.</summary>
+/// <param name="device">The device the kernel wants back.</param>
+/// <param name="count">How many requests the eventfd had counted when it was read (the kernel repeats the
+/// request about every 10 seconds until the device is released).</param>
+public sealed class VfioReleaseRequestedEventArgs(VfioDevice device, ulong count) : EventArgs
+{
+    /// <summary>The device the kernel wants back: dispose it (and its group or address space) to release it.</summary>
+    public VfioDevice Device { get; } = device;
+
+    /// <summary>Requests counted since the last notification.</summary>
+    public ulong Count { get; } = count;
+}
+
+/// <summary>Wires the device-request IRQ (<c>VFIO_PCI_REQ_IRQ_INDEX</c>) to an eventfd and raises the device's
+/// event from the async waiter each time it fires.</summary>
+internal sealed class ReleaseRequestWatcher : IDisposable
+{
+    private readonly VfioInterrupt _irq;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Action<ulong> _raise;
+
+    private ReleaseRequestWatcher(VfioInterrupt irq, Action<ulong> raise)
+    {
+        _irq = irq;
+        _raise = raise;
+    }
+
+    public static ReleaseRequestWatcher Start(VfioDevice device, Action<ulong> raise)
+    {
+        var irq = device.EnableInterrupt(VfioUapi.VFIO_PCI_REQ_IRQ_INDEX);
+        var watcher = new ReleaseRequestWatcher(irq, raise);
+        _ = watcher.RunAsync();
+        return watcher;
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            ulong count;
+            try
+            {
+                count = await _irq.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the device went away under the wait
+            }
+
+            if (count != 0 && !token.IsCancellationRequested)
+            {
+                // Off the waiter's thread: a handler that disposes the device must not dispose the
+                // eventfd its own wait is running on.
+                await Task.Yield();
+                _raise(count);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _irq.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,240 @@
+using System.Runtime.InteropServices;
+using Vfio.Native;
+using Vfio.Platform.Dma;
+using Vfio.Platform.Kernel;
+
+namespace Vfio.Platform.Iommufd;
+
+/// <summary>An iommufd I/O address space (IOAS): the DMA mappings of the devices attached to it
+/// (<c>IOMMU_IOAS_MAP</c> / <c>IOMMU_IOAS_UNMAP</c>). Created by <see cref="Iommufd.CreateAddressSpace"/>.</summary>
+public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfioDeviceOwner
+{
+    private readonly Iommufd _iommufd;
+    private readonly List<VfioDevice> _devices = [];
+    private readonly List<DmaMapping> _mappings = [];
+    private bool _destroyed;
+
+    private IoAddressSpace(Iommufd iommufd, uint id)
+    {
+        _iommufd = iommufd;
+        Id = id;
+    }
+
+    /// <summary>The IOAS id in the iommufd.</summary>
+    public uint Id { get; }
+
+    /// <summary>The devices attached to this address space.</summary>
+    public IReadOnlyList<VfioDevice> Devices => _devices;
+
+    private ISyscalls Sys => _iommufd.Sys;
+
+    private string Target => $"{_iommufd.Options.IommufdPath} IOAS {Id}";
+
+    ISyscalls IVfioDeviceOwner.Sys => Sys;
+
+    IDmaSpace? IVfioDeviceOwner.DmaSpace => this;
+
+    internal static IoAddressSpace Allocate(Iommufd iommufd)
+    {
+        var argument = Structs.ToArray(new iommu_ioas_alloc { size = Structs.Size<iommu_ioas_alloc>() });
+        var result = iommufd.Sys.Ioctl(iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_ALLOC, argument);
+        if (result < 0)
+        {
+            throw new VfioException("IOMMU_IOAS_ALLOC", iommufd.Options.IommufdPath, -result);
+        }
+
+        return new IoAddressSpace(iommufd, Structs.Read<iommu_ioas_alloc>(argument).out_ioas_id);
+    }
+
+    internal VfioDevice Attach(string deviceName, string cdevPath)
+    {
+        ObjectDisposedException.ThrowIf(_destroyed, this);
+        var fd = Sys.Open(cdevPath, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new VfioException("open", cdevPath, -fd, -fd switch
+            {
+                Errno.ENOENT => $"No {cdevPath}: is devtmpfs mounted, and is {deviceName} still bound to VFIO?",
+                Errno.EBUSY => $"{deviceName} is open already, through its cdev or its group (one owner at a time).",
+                Errno.EACCES or Errno.EPERM => "Permission denied: run as root or give your user the cdev (udev rule).",
+                _ => null,
+            });
+        }
+
+        var handle = new KernelFd(Sys, fd);
+        try
+        {
+            var bind = Structs.ToArray(new vfio_device_bind_iommufd { argsz = Structs.Size<vfio_device_bind_iommufd>(), iommufd = _iommufd.Fd.Fd });
+            var result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_BIND_IOMMUFD, bind);
+            if (result < 0)
+            {
+                throw new VfioException("VFIO_DEVICE_BIND_IOMMUFD", deviceName, -result, -result switch
+                {
+                    Errno.EBUSY => "The device is in use through its group (VFIO_GROUP_GET_DEVICE_FD) or bound already.",
+                    Errno.EPERM => "Binding needs CAP_SYS_RAWIO for a no-IOMMU device, or the group is not viable.",
+                    _ => null,
+                });
+            }
+
+            var attach = Structs.ToArray(new vfio_device_attach_iommufd_pt { argsz = Structs.Size<vfio_device_attach_iommufd_pt>(), pt_id = Id });
+            result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
+            if (result < 0)
+            {
+                throw new VfioException($"VFIO_DEVICE_ATTACH_IOMMUFD_PT({Id})", deviceName, -result,
+                    -result == Errno.EINVAL ? "The device's IOMMU cannot share this address space (incompatible page table format); use a separate one." : null);
+            }
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        var device = VfioDevice.FromFd(this, handle, deviceName);
+        _devices.Add(device);
+        return device;
+    }
+
+    void IVfioDeviceOwner.Forget(VfioDevice device) => _devices.Remove(device);
+
+    /// <summary><c>IOMMU_IOAS_IOVA_RANGES</c>: the IOVA ranges every attached device's IOMMU can translate
+    /// (reserved regions such as the MSI window left out) and the required IOVA alignment, reported as the
+    /// smallest page size.</summary>
+    /// <returns>Page size and ranges.</returns>
+    public VfioIommuInfo GetIommuInfo()
+    {
+        ObjectDisposedException.ThrowIf(_destroyed, this);
+        var rangeSize = (int)Structs.Size<iommu_iova_range>();
+        var count = 8;
+        for (var attempt = 0; ; attempt++)
+        {
+            var ranges = GC.AllocateArray<byte>(count * rangeSize, pinned: true);
+            var query = new iommu_ioas_iova_ranges
+            {
+                size = Structs.Size<iommu_ioas_iova_ranges>(),
+                ioas_id = Id,
+                num_iovas = (uint)count,
+                allowed_iovas = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(ranges, 0),
+            };
+            var argument = Structs.ToArray(query);
+            var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_IOVA_RANGES, argument);
+            var answer = Structs.Read<iommu_ioas_iova_ranges>(argument);
+            if (result < 0 && -result == Errno.EMSGSIZE && attempt == 0 && answer.num_iovas <= 4096)
+            {
+                count = (int)answer.num_iovas; // the kernel says how many there are
+                continue;
+            }
+
+            if (result < 0)
+            {
+                throw new VfioException("IOMMU_IOAS_IOVA_RANGES", Target, -result);
+            }
+
+            var list = new List<(ulong, ulong)>();
+            for (var i = 0; i < Math.Min(answer.num_iovas, (uint)count); i++)
+            {
+                var range = Structs.Read<iommu_iova_range>(ranges, i * rangeSize);
+                list.Add((range.start, range.last));
+            }
+
+            var alignment = answer.out_iova_alignment is 0 ? (ulong)Environment.SystemPageSize : answer.out_iova_alignment;
+            return new VfioIommuInfo(alignment, list, DmaMappingsAvailable: null);
+        }
+    }
+
+    /// <summary>Maps <paramref name="buffer"/> into this address space (<c>IOMMU_IOAS_MAP</c>) at
+    /// <paramref name="iova"/> (<c>IOMMU_IOAS_MAP_FIXED_IOVA</c>), or where the kernel's allocator puts it
+    /// within the allowed ranges.</summary>
+    /// <param name="buffer">Page-aligned pinned memory.</param>
+    /// <param name="iova">A fixed I/O virtual address; null to let the kernel choose.</param>
+    /// <param name="deviceWrites">False to map the buffer read-only for the devices.</param>
+    /// <returns>The mapping; dispose it to unmap.</returns>
+    /// <exception cref="VfioException">The kernel refused (overlap, outside the ranges, pinning limit).</exception>
+    public DmaMapping MapDma(DmaBuffer buffer, ulong? iova = null, bool deviceWrites = true)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ObjectDisposedException.ThrowIf(_destroyed, this);
+        var flags = iommufd_ioas_map_flags.IOMMU_IOAS_MAP_READABLE
+            | (deviceWrites ? iommufd_ioas_map_flags.IOMMU_IOAS_MAP_WRITEABLE : 0)
+            | (iova is null ? 0 : iommufd_ioas_map_flags.IOMMU_IOAS_MAP_FIXED_IOVA);
+        var argument = Structs.ToArray(new iommu_ioas_map
+        {
+            size = Structs.Size<iommu_ioas_map>(),
+            flags = (uint)flags,
+            ioas_id = Id,
+            user_va = (ulong)buffer.Address,
+            length = (ulong)buffer.Length,
+            iova = iova ?? 0,
+        });
+        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_MAP, argument);
+        if (result < 0)
+        {
+            var where = iova is null ? $"{buffer.Length} bytes" : $"IOVA 0x{iova:x}+0x{buffer.Length:x}";
+            throw new VfioException("IOMMU_IOAS_MAP", $"{Target}, {where}", -result, -result switch
+            {
+                Errno.EEXIST => "That IOVA range is mapped already.",
+                Errno.ENOSPC => "No room for the mapping in the allowed IOVA ranges.",
+                Errno.ENOMEM => "Pinning the pages failed: raise the locked-memory limit (ulimit -l).",
+                Errno.EINVAL => "The IOVA or length is not aligned to the IOMMU's page size, or falls in a reserved range.",
+                _ => null,
+            });
+        }
+
+        buffer.AddMapping();
+        var mapping = new DmaMapping(this, buffer, Structs.Read<iommu_ioas_map>(argument).iova, allocated: iova is null);
+        _mappings.Add(mapping);
+        return mapping;
+    }
+
+    void IDmaUnmapper.UnmapDma(DmaMapping mapping)
+    {
+        _mappings.Remove(mapping);
+        mapping.Buffer.RemoveMapping();
+        if (_destroyed || _iommufd.Fd.IsClosed)
+        {
+            return; // destroying the IOAS dropped every mapping
+        }
+
+        var argument = Structs.ToArray(new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = mapping.Iova, length = (ulong)mapping.Length });
+        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, argument);
+        if (result < 0)
+        {
+            throw new VfioException("IOMMU_IOAS_UNMAP", $"{Target}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result);
+        }
+    }
+
+    /// <summary>Closes the attached devices, unmaps every buffer and destroys the address space
+    /// (<c>IOMMU_DESTROY</c>).</summary>
+    public void Dispose()
+    {
+        if (_destroyed)
+        {
+            return;
+        }
+
+        foreach (var device in _devices.ToArray())
+        {
+            device.Dispose();
+        }
+
+        foreach (var mapping in _mappings.ToArray())
+        {
+            try
+            {
+                mapping.Dispose();
+            }
+            catch (VfioException)
+            {
+                // Destroying the IOAS drops it anyway.
+            }
+        }
+
+        _destroyed = true;
+        if (!_iommufd.Fd.IsClosed)
+        {
+            _ = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_DESTROY, Structs.ToArray(new iommu_destroy { size = Structs.Size<iommu_destroy>(), id = Id }));
+        }
+
+        _iommufd.Forget(this);
+    }
+}

@@ -2,11 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using Vfio.Platform;
 using Vfio.Platform.Dma;
+using Vfio.Platform.Iommufd;
 using Vfio.Platform.Mmio;
 using Vfio.Platform.Preparation;
 
-// vfio-guest-checks DEVICE [--bind] [--noiommu] [--interrupts N]
+// vfio-guest-checks DEVICE [--bind] [--noiommu] [--iommufd] [--release-request] [--interrupts N]
 // vfio-guest-checks --abi
+// --iommufd: open the device through its cdev and /dev/iommu instead of the group and the container.
+// --release-request: at the end, unbind the device from its VFIO driver while it is open and check that the
+//   library raises ReleaseRequested and that releasing the device in the handler lets the unbind finish.
 // --bind: hand the device to VFIO with VfioDeviceBinding first, and give it back at the end.
 // Prints one "key=value" line per observation; the host-side tests assert on them. Exit code 0 when
 // every step ran (assertions are the host's job), 1 when a step threw unexpectedly.
@@ -28,7 +32,12 @@ var device = args[0];
 var noIommu = args.Contains("--noiommu");
 var bind = args.Contains("--bind");
 var interrupts = args.SkipWhile(a => a != "--interrupts").Skip(1).Select(int.Parse).FirstOrDefault(20);
-return Checks.Run(device, bind, noIommu, interrupts);
+if (args.Contains("--iommufd"))
+{
+    return Checks.RunIommufd(device, bind, interrupts, args.Contains("--release-request"));
+}
+
+return Checks.Run(device, bind, noIommu, interrupts, args.Contains("--release-request"));
 
 internal static class Checks
 {
@@ -40,7 +49,7 @@ internal static class Checks
 
     private static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
-    public static int Run(string name, bool bind, bool noIommu, int interrupts)
+    public static int Run(string name, bool bind, bool noIommu, int interrupts, bool releaseRequest = false)
     {
         VfioDeviceBinding? binding = null;
         try
@@ -139,6 +148,12 @@ internal static class Checks
             Cycle(name, noIommu);
             Put("fds.leaked", Directory.GetFileSystemEntries("/proc/self/fd").Length - fds);
             Put("maps.leaked", File.ReadAllLines("/proc/self/maps").Length - maps);
+            if (releaseRequest)
+            {
+                var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
+                ReleaseRequest(name, container.OpenGroupOf(name).OpenDevice(name), container);
+            }
+
             if (binding is not null)
             {
                 binding.Restore();
@@ -154,6 +169,125 @@ internal static class Checks
             Put("error", e.GetType().Name + ": " + e.Message.ReplaceLineEndings(" "));
             return 1;
         }
+    }
+
+    /// <summary>The same checks through the iommufd back-end: the device's cdev bound to /dev/iommu and
+    /// attached to an I/O address space, DMA mapped through the IOAS.</summary>
+    public static int RunIommufd(string name, bool bind, int interrupts, bool releaseRequest)
+    {
+        VfioDeviceBinding? binding = null;
+        try
+        {
+            if (bind)
+            {
+                binding = VfioDeviceBinding.Bind(name);
+                Put("bind.original", binding.OriginalDriver ?? "none");
+                Put("bind.driver", binding.VfioDriver);
+            }
+
+            Put("iommufd.available", Iommufd.IsAvailableFor(name));
+            Put("iommufd.cdev", Iommufd.FindCdev(name, new IommufdOptions()) ?? "none");
+            using (var iommufd = Iommufd.Open())
+            {
+                var space = iommufd.CreateAddressSpace();
+                Put("ioas.id", space.Id);
+                var dev = iommufd.OpenDevice(name, space);
+                Put("device.group", dev.Group?.Path ?? "none");
+                Put("device.dmaspace", dev.DmaSpace is IoAddressSpace ioas ? $"ioas {ioas.Id}" : "other");
+                Put("device.pci", dev.IsPci);
+                Put("device.regions", dev.RegionCount);
+                Put("device.irqs", dev.IrqCount);
+                Put("device.release-request", dev.CanRequestRelease);
+                Expect("device.second-open", () => iommufd.OpenDevice(name)); // one cdev open at a time
+                Expect("group.while-cdev", () =>
+                {
+                    using var container = VfioContainer.Open();
+                    container.OpenGroupOf(name).OpenDevice(name);
+                });
+
+                using var regs = dev.MapRegion(0);
+                Put("mmio.mapped", regs.IsMapped);
+                Put("sdhci.capabilities", Hex(regs.Read32(Capabilities) | ((ulong)regs.Read32(Capabilities + 4) << 32)));
+                Put("sdhci.version", Hex(regs.Read16(HostVersion)));
+                ServiceInterrupts(dev, regs, interrupts);
+
+                var iommu = space.GetIommuInfo();
+                Put("iommu.pagesizes", Hex(iommu.PageSizes));
+                Put("iommu.ranges", string.Join(",", iommu.IovaRanges.Select(r => $"{Hex(r.Start)}-{Hex(r.End)}")));
+                using var buffer = DmaBuffer.Allocate(64 * 1024);
+                using (var mapping = dev.DmaSpace!.MapDma(buffer))
+                {
+                    Put("dma.iova", Hex(mapping.Iova));
+                    Put("dma.iova.in-range", iommu.IovaRanges.Any(r => mapping.Iova >= r.Start && mapping.Iova + (ulong)mapping.Length - 1 <= r.End));
+                }
+
+                using (var fixedMapping = space.MapDma(buffer, iova: 0x10_0000))
+                {
+                    Put("dma.fixed", Hex(fixedMapping.Iova));
+                    Expect("dma.overlap", () => space.MapDma(buffer, iova: 0x10_0000));
+                }
+            }
+
+            var fds = Directory.GetFileSystemEntries("/proc/self/fd").Length;
+            var maps = File.ReadAllLines("/proc/self/maps").Length;
+            for (var i = 0; i < 3; i++)
+            {
+                using var iommufd = Iommufd.Open();
+                var dev = iommufd.OpenDevice(name);
+                _ = dev.MapRegion(0).Read32(Capabilities);
+                _ = dev.EnableInterrupt(0);
+                using var buffer = DmaBuffer.Allocate(4096);
+                _ = dev.DmaSpace!.MapDma(buffer);
+                Expect("cycle.second-open", () => iommufd.OpenDevice(name));
+                iommufd.Dispose(); // before the buffer: the mapping goes with the IOAS
+            }
+
+            Put("fds.leaked", Directory.GetFileSystemEntries("/proc/self/fd").Length - fds);
+            Put("maps.leaked", File.ReadAllLines("/proc/self/maps").Length - maps);
+            if (releaseRequest)
+            {
+                var iommufd = Iommufd.Open();
+                ReleaseRequest(name, iommufd.OpenDevice(name), iommufd);
+            }
+
+            if (binding is not null)
+            {
+                binding.Restore();
+                var driver = new FileInfo($"/sys/bus/{binding.Bus}/devices/{name}/driver").LinkTarget;
+                Put("restore.driver", driver is null ? "none" : Path.GetFileName(driver));
+            }
+
+            Put("done", true);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Put("error", e.GetType().Name + ": " + e.Message.ReplaceLineEndings(" "));
+            return 1;
+        }
+    }
+
+    /// <summary>Unbinds the open device from its VFIO driver (the write blocks in the kernel until the device
+    /// is released) and releases it from the ReleaseRequested handler.</summary>
+    private static void ReleaseRequest(string name, VfioDevice device, IDisposable owner)
+    {
+        using var requested = new ManualResetEventSlim();
+        var requests = 0UL;
+        device.ReleaseRequested += (_, e) =>
+        {
+            requests += e.Count;
+            requested.Set();
+            owner.Dispose();
+        };
+        var driver = Path.GetFileName(new FileInfo($"/sys/bus/pci/devices/{name}/driver").LinkTarget) ?? "none";
+        var clock = Stopwatch.StartNew();
+        var unbind = Task.Run(() => File.WriteAllText($"/sys/bus/pci/drivers/{driver}/unbind", name));
+        Put("release.requested", requested.Wait(TimeSpan.FromSeconds(20)));
+        Put("release.unbind-finished", unbind.Wait(TimeSpan.FromSeconds(20)));
+        Put("release.ms", Math.Round(clock.Elapsed.TotalMilliseconds));
+        Put("release.count", requests);
+        var now = new FileInfo($"/sys/bus/pci/devices/{name}/driver").LinkTarget;
+        Put("release.driver-after", now is null ? "none" : Path.GetFileName(now));
     }
 
     /// <summary>Opens everything there is to open and disposes it, for the leak count.</summary>

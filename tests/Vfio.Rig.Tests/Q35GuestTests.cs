@@ -15,7 +15,7 @@ public sealed class Q35GuestTests(ITestOutputHelper output)
         Rig.RequireRig(Arch);
         var payload = Rig.GuestChecks(Arch);
 
-        var (exit, text) = Rig.Run(Arch, $"/payload/vfio-guest-checks {Device} --bind --interrupts 100", payload);
+        var (exit, text) = Rig.Run(Arch, $"/payload/vfio-guest-checks {Device} --bind --interrupts 100 --release-request", payload);
         output.WriteLine(text);
         var v = Rig.Values(text);
 
@@ -41,5 +41,7 @@ public sealed class Q35GuestTests(ITestOutputHelper output)
         Assert.Equal("0x1000", v["dma.iova.reused"]);
         Assert.Equal("0", v["fds.leaked"]);
         Assert.Equal("0", v["maps.leaked"]);
+        Assert.Equal("True", v["release.requested"]);
+        Assert.Equal("True", v["release.unbind-finished"]);
     }
 }

@@ -16,15 +16,18 @@ internal static class Rig
     public static void RequireRig(string arch)
     {
         Prerequisite.Require(File.Exists(Script), "tools/vm/rig");
-        var qemu = arch == "arm64" ? "qemu-system-aarch64" : "qemu-system-x86_64";
+        var qemu = RidOf(arch) == "linux-arm64" ? "qemu-system-aarch64" : "qemu-system-x86_64";
         Prerequisite.Require(Repository.OnPath(qemu), $"{qemu} (tools/vm/prepare-host installs it)");
     }
 
-    /// <summary>The folder of the self-contained guest checks for <paramref name="arch"/>, published on first use.</summary>
-    public static string GuestChecks(string arch) => Payloads.GetOrAdd(arch, a => new Lazy<string>(() =>
+    /// <summary>The .NET runtime identifier of a rig guest (arm64, arm64-virt: linux-arm64; x86_64: linux-x64).</summary>
+    public static string RidOf(string arch) => arch.StartsWith("arm64", StringComparison.Ordinal) ? "linux-arm64" : "linux-x64";
+
+    /// <summary>The folder of the self-contained guest checks for <paramref name="arch"/>, published on first use
+    /// (once per runtime identifier: both arm64 guests run the same build).</summary>
+    public static string GuestChecks(string arch) => Payloads.GetOrAdd(RidOf(arch), rid => new Lazy<string>(() =>
     {
-        var rid = a == "arm64" ? "linux-arm64" : "linux-x64";
-        var output = Path.Combine(Repository.Root, "artifacts", "guest", a);
+        var output = Path.Combine(Repository.Root, "artifacts", "guest", rid);
         var publish = Repository.Run("dotnet", ["publish", "tests/Vfio.Guest.Checks", "-r", rid, "-c", "Release", "-o", output, "--nologo", "-v", "q"]);
         Assert.True(publish.ExitCode == 0, $"publishing the guest checks for {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
         return output;

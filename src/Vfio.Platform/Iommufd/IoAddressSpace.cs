@@ -70,7 +70,8 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             {
                 throw new VfioException("VFIO_DEVICE_BIND_IOMMUFD", deviceName, -result, -result switch
                 {
-                    Errno.EBUSY => "The device is in use through its group (VFIO_GROUP_GET_DEVICE_FD) or bound already.",
+                    Errno.EBUSY => "The device is in use through its group (VFIO_GROUP_GET_DEVICE_FD).",
+                    Errno.EINVAL => "The device is bound already through another descriptor of its cdev: one bound open per device.",
                     Errno.EPERM => "Binding needs CAP_SYS_RAWIO for a no-IOMMU device, or the group is not viable.",
                     _ => null,
                 });

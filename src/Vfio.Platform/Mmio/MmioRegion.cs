@@ -24,7 +24,12 @@ public sealed unsafe class MmioRegion : IDisposable
     private readonly long _fileOffset;
     private readonly KernelFd? _ownedFile;
     private readonly long _length;
+    private readonly long _mappedLength;
     private byte* _base;
+
+    // Sparse regions: mapped areas other than the one at offset 0 (which is the fast window at _base).
+    // Accesses there take the slow path, which finds the area and does the load or store directly.
+    private MappedArea[] _areas = [];
 
     // Slot counts per access width: the number of aligned positions of that width in the region, or 0 for
     // a region without a mapping (pread/pwrite) or a disposed one. The accessors rotate the offset right by
@@ -35,17 +40,20 @@ public sealed unsafe class MmioRegion : IDisposable
     private nint _mapping;
     private bool _disposed;
 
-    private MmioRegion(ISyscalls sys, string name, long length, KernelFd? file, long fileOffset, nint mapping, KernelFd? ownedFile)
+    private readonly record struct MappedArea(long Offset, long Length, nint Mapping);
+
+    private MmioRegion(ISyscalls sys, string name, long length, KernelFd? file, long fileOffset, nint mapping, KernelFd? ownedFile, long mappedLength = -1)
     {
         _sys = sys;
         Name = name;
         _length = length;
+        _mappedLength = mapping == 0 ? 0 : mappedLength < 0 ? length : mappedLength;
         if (mapping != 0)
         {
-            _slots8 = (ulong)length;
-            _slots16 = (ulong)length >> 1;
-            _slots32 = (ulong)length >> 2;
-            _slots64 = (ulong)length >> 3;
+            _slots8 = (ulong)_mappedLength;
+            _slots16 = (ulong)_mappedLength >> 1;
+            _slots32 = (ulong)_mappedLength >> 2;
+            _slots64 = (ulong)_mappedLength >> 3;
         }
         _file = file;
         _fileOffset = fileOffset;
@@ -60,9 +68,28 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <summary>Size in bytes.</summary>
     public long Length => _length;
 
-    /// <summary>True when accesses are direct loads and stores on a mapping; false when they go
-    /// through pread/pwrite on the device file.</summary>
+    /// <summary>True when accesses are direct loads and stores on a mapping (of the whole region, or for a
+    /// sparse region of the area at offset 0); false when they go through pread/pwrite on the device file.</summary>
     public bool IsMapped => _base != null;
+
+    /// <summary>The parts of the region that are mapped, as (offset, length). The whole region for an
+    /// ordinary mappable region; for a sparse one (<c>VFIO_REGION_INFO_CAP_SPARSE_MMAP</c>, e.g. a PCI BAR
+    /// with the MSI-X table carved out) each area the kernel let us map; empty when none is. Accesses
+    /// outside them go through pread/pwrite, with the same API.</summary>
+    public IReadOnlyList<(long Offset, long Length)> MappedAreas
+    {
+        get
+        {
+            var list = new List<(long, long)>();
+            if (_base != null)
+            {
+                list.Add((0, _mappedLength));
+            }
+
+            list.AddRange(_areas.Select(a => (a.Offset, a.Length)));
+            return list;
+        }
+    }
 
     internal static MmioRegion Create(ISyscalls sys, KernelFd device, VfioRegionInfo info, string name)
     {
@@ -80,8 +107,54 @@ public sealed unsafe class MmioRegion : IDisposable
 
             // Fall through: the region is still reachable through the file.
         }
+        else if (info.CanMmap && info.SparseAreas is { Count: > 0 } sparse)
+        {
+            return CreateSparse(sys, device, info, name, length, sparse);
+        }
 
         return new MmioRegion(sys, name, length, device, checked((long)info.Offset), mapping: 0, ownedFile: null);
+    }
+
+    /// <summary>Maps each sparse area that lies inside the region; the one at offset 0 becomes the fast
+    /// window. An area the kernel refuses to map is reached through pread/pwrite like the gaps.</summary>
+    private static MmioRegion CreateSparse(ISyscalls sys, KernelFd device, VfioRegionInfo info, string name, long length, IReadOnlyList<VfioSparseArea> sparse)
+    {
+        var protection = (info.CanRead ? LibcConstants.PROT_READ : 0) | (info.CanWrite ? LibcConstants.PROT_WRITE : 0);
+        var page = (ulong)Environment.SystemPageSize;
+        var mapped = new List<MappedArea>();
+        try
+        {
+            foreach (var area in sparse)
+            {
+                // Defensive: the kernel's areas are page-aligned and inside the region; skip any that is not.
+                if (area.Size == 0 || area.Offset % page != 0 || area.Offset >= info.Size || area.Size > info.Size - area.Offset)
+                {
+                    continue;
+                }
+
+                var address = sys.Mmap((nuint)area.Size, protection, LibcConstants.MAP_SHARED, device.Fd, checked((long)(info.Offset + area.Offset)));
+                if (address >= 0)
+                {
+                    mapped.Add(new MappedArea((long)area.Offset, (long)area.Size, address));
+                }
+            }
+        }
+        catch
+        {
+            foreach (var area in mapped)
+            {
+                _ = sys.Munmap(area.Mapping, (nuint)area.Length);
+            }
+
+            throw;
+        }
+
+        var window = mapped.FirstOrDefault(a => a.Offset == 0);
+        var region = new MmioRegion(sys, name, length, device, checked((long)info.Offset), window.Mapping, ownedFile: null, mappedLength: window.Length)
+        {
+            _areas = [.. mapped.Where(a => a.Offset != 0).OrderBy(a => a.Offset)],
+        };
+        return region;
     }
 
     /// <summary>A region over anonymous shared memory (a memfd) of <paramref name="length"/> bytes: the same
@@ -359,6 +432,19 @@ public sealed unsafe class MmioRegion : IDisposable
             ThrowMisaligned(offset, width, write);
         }
 
+        foreach (var area in _areas)
+        {
+            if (offset >= area.Offset && offset - area.Offset <= area.Length - width)
+            {
+                return Direct((byte*)area.Mapping + (offset - area.Offset), width, write, value);
+            }
+        }
+
+        if (_base != null && offset <= _mappedLength - width)
+        {
+            return Direct(_base + offset, width, write, value); // a view taken before a failed fast test
+        }
+
         Span<byte> bytes = stackalloc byte[8];
         var data = bytes[..width];
         var fd = _file!.Fd;
@@ -389,6 +475,30 @@ public sealed unsafe class MmioRegion : IDisposable
         };
     }
 
+    private static ulong Direct(byte* p, int width, bool write, ulong value)
+    {
+        if (write)
+        {
+            switch (width)
+            {
+                case 1: Volatile.Write(ref *p, (byte)value); break;
+                case 2: Volatile.Write(ref *(ushort*)p, (ushort)value); break;
+                case 4: Volatile.Write(ref *(uint*)p, (uint)value); break;
+                default: Volatile.Write(ref *(ulong*)p, value); break;
+            }
+
+            return 0;
+        }
+
+        return width switch
+        {
+            1 => Volatile.Read(ref *p),
+            2 => Volatile.Read(ref *(ushort*)p),
+            4 => Volatile.Read(ref *(uint*)p),
+            _ => Volatile.Read(ref *(ulong*)p),
+        };
+    }
+
     [DoesNotReturn]
     private void ThrowOutOfBounds(long offset, int width, bool write) =>
         throw new VfioException(write ? $"Write{width * 8}" : $"Read{width * 8}", Name, Errno.EFAULT,
@@ -412,9 +522,16 @@ public sealed unsafe class MmioRegion : IDisposable
         _base = null;
         if (_mapping != 0)
         {
-            _ = _sys.Munmap(_mapping, (nuint)_length);
+            _ = _sys.Munmap(_mapping, (nuint)_mappedLength);
             _mapping = 0;
         }
+
+        foreach (var area in _areas)
+        {
+            _ = _sys.Munmap(area.Mapping, (nuint)area.Length);
+        }
+
+        _areas = [];
 
         _ownedFile?.Dispose();
     }

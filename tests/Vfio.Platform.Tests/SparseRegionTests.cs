@@ -1,0 +1,148 @@
+using NSubstitute;
+using Vfio.Native;
+using Vfio.Platform.Kernel;
+using Vfio.Platform.Mmio;
+using Xunit;
+
+namespace Vfio.Platform.Tests;
+
+/// <summary>A sparse region (<c>VFIO_REGION_INFO_CAP_SPARSE_MMAP</c>) over a real memfd standing in for the
+/// device file: every area is mapped, the gaps go through pread/pwrite, and both reach the same bytes.</summary>
+[Collection(nameof(DescriptorLeakTests))]
+public sealed class SparseRegionTests : IDisposable
+{
+    private const int Page = 4096;
+    private const long FileOffset = 0x10000; // the region's offset in the "device file"
+    private readonly int _memfd;
+    private readonly ForwardingSyscalls _sys = new();
+
+    public SparseRegionTests()
+    {
+        _memfd = Libc.memfd_create("vfio-net-sparse", LibcConstants.MFD_CLOEXEC);
+        Assert.True(_memfd >= 0);
+        Assert.Equal(0, Libc.ftruncate(_memfd, FileOffset + (4 * Page)));
+        _sys.RefusedOffset = -1;
+    }
+
+    public void Dispose() => Libc.close(_memfd);
+
+    private MmioRegion Map(params VfioSparseArea[] areas)
+    {
+        var info = new VfioRegionInfo(0, VfioUapi.VFIO_REGION_INFO_FLAG_READ | VfioUapi.VFIO_REGION_INFO_FLAG_WRITE | VfioUapi.VFIO_REGION_INFO_FLAG_MMAP | VfioUapi.VFIO_REGION_INFO_FLAG_CAPS,
+            4 * Page, FileOffset, areas, null, []);
+        var device = new KernelFd(Substitute.For<ISyscalls>(), _memfd); // its close goes to a fake: the test closes the memfd
+        return MmioRegion.Create(_sys, device, info, "fake BAR0");
+    }
+
+    [Fact]
+    public void Each_area_is_mapped_at_its_file_offset_and_unmapped_on_dispose()
+    {
+        var region = Map(new VfioSparseArea(0, Page), new VfioSparseArea(2 * Page, 2 * Page));
+
+        Assert.True(region.IsMapped);
+        Assert.Equal([(0L, (long)Page), (2L * Page, 2L * Page)], region.MappedAreas);
+        Assert.Equal([((nuint)Page, FileOffset), ((nuint)(2 * Page), FileOffset + (2 * Page))], _sys.Mmaps);
+
+        region.Dispose();
+        Assert.Equal(2, _sys.Unmaps);
+        Assert.Throws<ObjectDisposedException>(() => region.Read32(2 * Page));
+    }
+
+    [Fact]
+    public void Areas_and_gaps_reach_the_same_bytes_as_the_device_file()
+    {
+        using var region = Map(new VfioSparseArea(0, Page), new VfioSparseArea(2 * Page, 2 * Page));
+
+        region.Write32(0x10, 0x1111_1111);           // fast window (area at 0)
+        region.Write64((2 * Page) + 0x8, 0x2222_3333_4444_5555); // second area, slow path, direct store
+        region.Write16((4 * Page) - 2, 0xABCD);      // last bytes of the second area
+
+        Assert.Equal(0x1111_1111u, PreadFile(0x10, 4));
+        Assert.Equal(0x2222_3333_4444_5555UL, PreadFile((2 * Page) + 0x8, 8));
+        Assert.Equal(0xABCDUL, PreadFile((4 * Page) - 2, 2));
+        Assert.Equal(0x4444_5555u, region.Read32((2 * Page) + 0x8));
+        Assert.Equal(0xABCD, region.View().Read16((4 * Page) - 2));
+        Assert.Throws<VfioException>(() => region.Read32(4 * Page));
+        Assert.Throws<VfioException>(() => region.Read32((2 * Page) + 2));
+    }
+
+    [Fact]
+    public void An_area_the_kernel_refuses_to_map_is_left_out_and_reached_through_pread()
+    {
+        _sys.RefusedOffset = FileOffset + (3 * Page);
+        using var region = Map(new VfioSparseArea(0, Page), new VfioSparseArea(3 * Page, Page));
+
+        Assert.Equal([(0L, (long)Page)], region.MappedAreas);
+        _ = region.Read32(3 * Page); // through pread
+        _ = region.Read32(Page);     // a gap
+        Assert.Equal(2, _sys.Preads);
+    }
+
+    [Fact]
+    public void A_region_whose_areas_skip_offset_0_has_no_fast_window_but_maps_the_rest()
+    {
+        using var region = Map(new VfioSparseArea(Page, 3 * Page), new VfioSparseArea(0x123, Page)); // the second is not page-aligned: ignored
+
+        Assert.False(region.IsMapped);
+        Assert.Equal([((long)Page, 3L * Page)], region.MappedAreas);
+        region.Write32(Page + 4, 0xFEED_F00D);
+        Assert.Equal(0xFEED_F00Du, PreadFile(Page + 4, 4));
+    }
+
+    /// <summary>The real system calls, counted, with one mmap offset refused on request.</summary>
+    private sealed class ForwardingSyscalls : ISyscalls
+    {
+        private readonly LinuxSyscalls _real = LinuxSyscalls.Instance;
+
+        public long RefusedOffset { get; set; }
+
+        public List<(nuint Length, long Offset)> Mmaps { get; } = [];
+
+        public int Unmaps { get; private set; }
+
+        public int Preads { get; private set; }
+
+        public int Open(string path, int flags) => _real.Open(path, flags);
+
+        public int Close(int fd) => _real.Close(fd);
+
+        public int Ioctl(int fd, uint request, nuint argument) => _real.Ioctl(fd, request, argument);
+
+        public int Ioctl(int fd, uint request, byte[] argument) => _real.Ioctl(fd, request, argument);
+
+        public nint Mmap(nuint length, int protection, int flags, int fd, long offset)
+        {
+            Mmaps.Add((length, offset));
+            return offset == RefusedOffset ? -Errno.EINVAL : _real.Mmap(length, protection, flags, fd, offset);
+        }
+
+        public int Munmap(nint address, nuint length)
+        {
+            Unmaps++;
+            return _real.Munmap(address, length);
+        }
+
+        public int EventFd(uint initialValue, int flags) => _real.EventFd(initialValue, flags);
+
+        public nint Read(int fd, Span<byte> buffer) => _real.Read(fd, buffer);
+
+        public nint Write(int fd, ReadOnlySpan<byte> buffer) => _real.Write(fd, buffer);
+
+        public nint Pread(int fd, Span<byte> buffer, long offset)
+        {
+            Preads++;
+            return _real.Pread(fd, buffer, offset);
+        }
+
+        public nint Pwrite(int fd, ReadOnlySpan<byte> buffer, long offset) => _real.Pwrite(fd, buffer, offset);
+
+        public int Poll(Span<pollfd> fds, int timeoutMilliseconds) => _real.Poll(fds, timeoutMilliseconds);
+    }
+
+    private ulong PreadFile(long offset, int width)
+    {
+        var buffer = new byte[8];
+        Assert.Equal(width, (int)Libc.pread(_memfd, buffer.AsSpan(0, width), FileOffset + offset));
+        return BitConverter.ToUInt64(buffer);
+    }
+}

@@ -138,6 +138,7 @@ internal static class Checks
 
                     using var again = container.MapDma(buffer);
                     Put("dma.iova.reused", Hex(again.Iova));
+                    HugePageDma(container);
                 }
             }
 
@@ -226,6 +227,8 @@ internal static class Checks
                     Put("dma.fixed", Hex(fixedMapping.Iova));
                     Expect("dma.overlap", () => space.MapDma(buffer, iova: 0x10_0000));
                 }
+
+                HugePageDma(space);
             }
 
             var fds = Directory.GetFileSystemEntries("/proc/self/fd").Length;
@@ -265,6 +268,30 @@ internal static class Checks
             Put("error", e.GetType().Name + ": " + e.Message.ReplaceLineEndings(" "));
             return 1;
         }
+    }
+
+    /// <summary>A 2 MiB huge-page buffer mapped for DMA, where the kernel has hugetlbfs: reserve pages, map
+    /// at an IOVA the allocator aligns to the buffer's page size, and check the pages are really huge.</summary>
+    private static void HugePageDma(IDmaSpace space)
+    {
+        const string Reserve = "/proc/sys/vm/nr_hugepages";
+        if (!File.Exists(Reserve))
+        {
+            Put("hugepages", "no hugetlbfs in this kernel");
+            return;
+        }
+
+        File.WriteAllText(Reserve, "4");
+        Put("hugepages.reserved", File.ReadAllText(Reserve).Trim());
+        using var buffer = DmaBuffer.Allocate(3 << 20, hugePages: true); // rounds up to two 2 MiB pages
+        Put("hugepages.length", Hex((ulong)buffer.Length));
+        Put("hugepages.aligned", buffer.Address % (2 << 20) == 0);
+        var huge = File.ReadAllLines("/proc/meminfo").First(l => l.StartsWith("HugePages_Free:", StringComparison.Ordinal));
+        Put("hugepages.free-after-alloc", huge.Split(':')[1].Trim());
+        using var mapping = space.MapDma(buffer);
+        Put("hugepages.iova", Hex(mapping.Iova));
+        buffer.Span[0] = 0x5A; // still ordinary memory for the CPU
+        Put("hugepages.mapped", true);
     }
 
     /// <summary>Unbinds the open device from its VFIO driver (the write blocks in the kernel until the device

@@ -41,6 +41,11 @@ public sealed class Q35GuestTests(ITestOutputHelper output)
         Assert.Equal("0x1000", v["dma.iova.reused"]);
         Assert.Equal("0", v["fds.leaked"]);
         Assert.Equal("0", v["maps.leaked"]);
+        // Huge pages: two 2 MiB pages reserved and used, mapped for DMA through the Intel IOMMU.
+        Assert.Equal("0x400000", v["hugepages.length"]);
+        Assert.Equal("True", v["hugepages.aligned"]);
+        Assert.Equal("2", v["hugepages.free-after-alloc"]);
+        Assert.Equal("True", v["hugepages.mapped"]);
         Assert.Equal("True", v["release.requested"]);
         Assert.Equal("True", v["release.unbind-finished"]);
     }

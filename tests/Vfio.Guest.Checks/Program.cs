@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Vfio.Platform;
+using Vfio.Platform.Discovery;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Iommufd;
 using Vfio.Platform.Mmio;
@@ -61,6 +62,8 @@ internal static class Checks
                 Put("bind.driver", binding.VfioDriver);
                 Put("bind.group", binding.GroupPath);
             }
+
+            Discover(name);
 
             using (var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu }))
             {
@@ -186,6 +189,7 @@ internal static class Checks
                 Put("bind.driver", binding.VfioDriver);
             }
 
+            Discover(name);
             Put("iommufd.available", Iommufd.IsAvailableFor(name));
             Put("iommufd.cdev", Iommufd.FindCdev(name, new IommufdOptions()) ?? "none");
             using (var iommufd = Iommufd.Open())
@@ -292,6 +296,18 @@ internal static class Checks
         Put("hugepages.iova", Hex(mapping.Iova));
         buffer.Span[0] = 0x5A; // still ordinary memory for the CPU
         Put("hugepages.mapped", true);
+    }
+
+    /// <summary>What sysfs says about the device (HostDevice).</summary>
+    private static void Discover(string name)
+    {
+        var host = HostDevice.Find(name);
+        Put("discovery.bus", host.Bus);
+        Put("discovery.driver", host.Driver ?? "none");
+        Put("discovery.group", host.IommuGroup?.ToString(CultureInfo.InvariantCulture) ?? "none");
+        Put("discovery.cdev", host.Cdev ?? "none");
+        Put("discovery.compatible", string.Join(",", host.Compatible));
+        Put("discovery.pci", host.VendorId is null ? "none" : FormattableString.Invariant($"{host.VendorId:x4}:{host.DeviceId:x4} class {host.ClassCode:x6}"));
     }
 
     /// <summary>Unbinds the open device from its VFIO driver (the write blocks in the kernel until the device

@@ -23,6 +23,9 @@ public sealed class Q35GuestTests(ITestOutputHelper output)
         Assert.Equal("sdhci-pci", v["bind.original"]);
         Assert.Equal("vfio-pci", v["bind.driver"]);
         Assert.Equal("sdhci-pci", v["restore.driver"]);
+        Assert.Equal("pci", v["discovery.bus"]);
+        Assert.Equal("vfio-pci", v["discovery.driver"]);
+        Assert.Equal("1b36:0007 class 080501", v["discovery.pci"]); // QEMU's sdhci-pci, class SD host
         Assert.Equal("Type1v2", v["container.iommu"]);
         Assert.Equal("False", v["group.noiommu"]);
         Assert.Equal("True", v["device.pci"]);

@@ -24,6 +24,8 @@ public sealed class VirtGuestTests(ITestOutputHelper output)
         Assert.Equal("sdhci-pci", v["bind.original"]);
         Assert.Equal("vfio-pci", v["bind.driver"]);
         Assert.Equal("True", v["iommufd.available"]);
+        Assert.Equal(v["iommufd.cdev"], v["discovery.cdev"]);
+        Assert.Equal("1b36:0007 class 080501", v["discovery.pci"]);
         Assert.Matches(@"^/dev/vfio/devices/vfio\d+$", v["iommufd.cdev"]);
         Assert.Equal("none", v["device.group"]); // opened through the cdev, not a group
         Assert.Equal($"ioas {v["ioas.id"]}", v["device.dmaspace"]);

@@ -25,6 +25,10 @@ public sealed class ZynqMpGuestTests(ITestOutputHelper output)
         Assert.Equal(0, exit);
         Assert.Equal("sdhci-arasan", v["bind.original"]);
         Assert.Equal("vfio-platform", v["bind.driver"]);
+        Assert.Equal("platform", v["discovery.bus"]);
+        Assert.Equal("vfio-platform", v["discovery.driver"]);
+        Assert.Equal("xlnx,zynqmp-8.9a,arasan,sdhci-8.9a", v["discovery.compatible"]); // from the device tree
+        Assert.Equal("none", v["discovery.pci"]);
         Assert.Equal("sdhci-arasan", v["restore.driver"]);
         Assert.Equal("131072", v["card.after-restore"]); // 64 MiB in 512-byte sectors: the kernel driver has the card again
         Assert.Equal("0", v["container.api"]);

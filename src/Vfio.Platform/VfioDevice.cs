@@ -235,6 +235,32 @@ public sealed class VfioDevice : IDisposable
         return interrupt;
     }
 
+    /// <summary>Wires vectors 0 to <paramref name="count"/> - 1 of IRQ <paramref name="index"/> to one eventfd each,
+    /// in a single <c>VFIO_DEVICE_SET_IRQS</c>: the way to enable MSI (<c>VFIO_PCI_MSI_IRQ_INDEX</c>) and MSI-X
+    /// (<c>VFIO_PCI_MSIX_IRQ_INDEX</c>), whose vectors the kernel enables together. Disposing one vector detaches
+    /// its eventfd; disposing the last disables the index.</summary>
+    /// <param name="index">The IRQ index.</param>
+    /// <param name="count">Vectors wanted, 1 to the index's count.</param>
+    /// <returns>One interrupt per vector, in vector order.</returns>
+    /// <exception cref="VfioException">The index cannot signal eventfds, has fewer vectors, or the kernel refused.</exception>
+    public IReadOnlyList<VfioInterrupt> EnableInterrupts(int index, int count)
+    {
+        var info = GetIrqInfo(index);
+        if (!info.SupportsEventFd)
+        {
+            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} cannot signal an eventfd (flags 0x{info.Flags:x}).");
+        }
+
+        if (count < 1 || (uint)count > info.Count)
+        {
+            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} has {info.Count} vector(s); {count} cannot be enabled.");
+        }
+
+        var interrupts = VfioInterrupt.CreateMany(this, info, count);
+        _owned.AddRange(interrupts);
+        return interrupts;
+    }
+
     /// <summary>Sends a <c>VFIO_DEVICE_SET_IRQS</c> request with optional eventfd data.</summary>
     internal int SetIrqs(uint flags, int index, int start, int count, ReadOnlySpan<int> eventFds) =>
         SetIrqs(new byte[vfio_irq_set.data_Offset + (eventFds.Length * sizeof(int))], flags, index, start, count, eventFds);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vfio.Native;
 
 namespace Vfio.Platform.Interrupts;
@@ -22,6 +23,10 @@ public sealed class VfioInterrupt : IDisposable
     private readonly EventFd _eventFd;
     private readonly byte[] _actionBuffer = new byte[vfio_irq_set.data_Offset];
     private bool _disposed;
+
+    // Vectors wired together by VfioDevice.EnableInterrupts share this count: the last one disposed
+    // disables the index, the others only detach their eventfd.
+    private StrongBox<int>? _siblings;
 
     private VfioInterrupt(VfioDevice device, VfioIrqInfo info, int subindex, EventFd eventFd)
     {
@@ -54,6 +59,41 @@ public sealed class VfioInterrupt : IDisposable
         catch
         {
             eventFd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Vectors 0 to <paramref name="count"/> - 1 of an index in one <c>VFIO_DEVICE_SET_IRQS</c>: MSI
+    /// and MSI-X must be enabled with all their vectors at once (changing the count later re-enables the
+    /// index).</summary>
+    internal static VfioInterrupt[] CreateMany(VfioDevice device, VfioIrqInfo info, int count)
+    {
+        var eventFds = new List<EventFd>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                eventFds.Add(EventFd.Create(device.Sys));
+            }
+
+            var fds = eventFds.Select(e => e.Fd).ToArray();
+            var result = device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_EVENTFD | VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, info.Index, 0, count, fds);
+            if (result < 0)
+            {
+                throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {info.Index}, {count} eventfds)", device.Name, -result,
+                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (sdhci-probe bind --unsafe-interrupts)." : null);
+            }
+
+            var siblings = new StrongBox<int>(count);
+            return [.. eventFds.Select((e, i) => new VfioInterrupt(device, info, i, e) { _siblings = siblings })];
+        }
+        catch
+        {
+            foreach (var eventFd in eventFds)
+            {
+                eventFd.Dispose();
+            }
+
             throw;
         }
     }
@@ -100,9 +140,12 @@ public sealed class VfioInterrupt : IDisposable
         }
 
         _disposed = true;
+        var last = _siblings is null || --_siblings.Value == 0;
         if (!_device.Fd.IsClosed)
         {
-            _ = _device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_NONE | VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, Info.Index, 0, 0, []);
+            _ = last
+                ? _device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_NONE | VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, Info.Index, 0, 0, [])
+                : _device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_EVENTFD | VfioUapi.VFIO_IRQ_SET_ACTION_TRIGGER, Info.Index, Subindex, 1, [-1]); // detach this vector only
         }
 
         _eventFd.Dispose();

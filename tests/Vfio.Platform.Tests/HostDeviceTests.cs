@@ -22,6 +22,7 @@ public sealed class HostDeviceTests : IDisposable
         Link(sd, "iommu_group", "kernel/iommu_groups/12");
         File.WriteAllText(Path.Combine(sd, "driver_override"), "vfio-platform\n");
         Directory.CreateDirectory(Path.Combine(sd, "vfio-dev/vfio2"));
+        File.WriteAllText(Path.Combine(sd, "vfio-dev/vfio2/dev"), "237:2\n");
 
         // A PCI SD host controller on its own driver, no override.
         var pci = Device("pci", "0000:00:01.0");

@@ -24,6 +24,9 @@ public sealed class IommufdTests : IDisposable
     public IommufdTests()
     {
         Directory.CreateDirectory(Path.Combine(_sysfs, "bus/pci/devices", Device, "vfio-dev/vfio3"));
+        File.WriteAllText(Path.Combine(_sysfs, "bus/pci/devices", Device, "vfio-dev/vfio3/dev"), "237:3\n");
+        // A no-IOMMU device: a vfioN entry without a cdev.
+        Directory.CreateDirectory(Path.Combine(_sysfs, "bus/platform/devices/ff170000.mmc/vfio-dev/vfio0"));
         _sys.Open("/dev/iommu", Arg.Any<int>()).Returns(_ => Opened(IommuFd, "open /dev/iommu"));
         _sys.Open("/dev/vfio/devices/vfio3", Arg.Any<int>()).Returns(_ => Opened(CdevFd, "open vfio3"));
         _sys.Close(Arg.Any<int>()).Returns(call =>
@@ -110,6 +113,8 @@ public sealed class IommufdTests : IDisposable
         Assert.Equal("ENODEV", error.ErrnoName);
         Assert.Contains("bind it to vfio-platform or vfio-pci", error.Message, StringComparison.Ordinal);
         Assert.False(Iommufd.Iommufd.IsAvailableFor("0000:00:09.0", new IommufdOptions { SysfsRoot = _sysfs, IommufdPath = "/dev/null" }));
+        Assert.True(Iommufd.Iommufd.IsAvailableFor(Device, new IommufdOptions { SysfsRoot = _sysfs, IommufdPath = "/dev/null" }));
+        Assert.Throws<VfioException>(() => iommufd.OpenDevice("ff170000.mmc")); // no-IOMMU: a vfioN entry but no cdev
         Assert.Equal(1, _open);
     }
 

@@ -92,7 +92,8 @@ public sealed record HostDevice(
         var group = LinkName(Path.Combine(path, "iommu_group"));
         var cdevDir = Path.Combine(path, "vfio-dev");
         var cdev = Directory.Exists(cdevDir)
-            ? Directory.GetFileSystemEntries(cdevDir, "vfio*").Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault()
+            ? Directory.GetFileSystemEntries(cdevDir, "vfio*").Where(d => File.Exists(Path.Combine(d, "dev"))) // no-IOMMU: no cdev
+                .Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault()
             : null;
         var over = Text(Path.Combine(path, "driver_override"));
         var ofNode = Path.Combine(path, "of_node");

@@ -146,7 +146,10 @@ public sealed class Iommufd : IDisposable
                 continue;
             }
 
-            var node = Directory.GetFileSystemEntries(dir, "vfio*").Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault();
+            // Only a char device has a "dev" (major:minor) attribute: a no-IOMMU device gets a vfioN entry in
+            // sysfs but no cdev (Linux 6.12, drivers/vfio/vfio.h), so it has no node to open.
+            var node = Directory.GetFileSystemEntries(dir, "vfio*").Where(d => File.Exists(Path.Combine(d, "dev")))
+                .Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault();
             if (node is not null)
             {
                 return Path.Combine(options.DeviceDirectory, node);

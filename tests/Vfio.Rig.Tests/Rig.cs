@@ -33,14 +33,41 @@ internal static class Rig
         return output;
     })).Value;
 
-    /// <summary>sdhci-probe published self-contained for <paramref name="arch"/>, as tools/run-probe does it.</summary>
-    public static string Probe(string arch) => Payloads.GetOrAdd("probe-" + arch, a => new Lazy<string>(() =>
+    /// <summary>sdhci-probe for <paramref name="arch"/> as tools/run-probe gives it to the guest: the
+    /// NativeAOT executable on arm64 when this machine can link one (see <see cref="CanLinkAot"/>), else
+    /// the self-contained trimmed ReadyToRun build. A payload path for <see cref="Run"/>.</summary>
+    public static string Probe(string arch) =>
+        arch == "arm64" && CanLinkAot("linux-arm64") ? Aot("linux-arm64") : ProbeJit(arch);
+
+    /// <summary>sdhci-probe published self-contained, trimmed and ReadyToRun for <paramref name="arch"/>:
+    /// the folder to pass as payload.</summary>
+    public static string ProbeJit(string arch) => Payloads.GetOrAdd("probe-" + arch, a => new Lazy<string>(() =>
     {
         var rid = arch == "arm64" ? "linux-arm64" : "linux-x64";
         var output = Path.Combine(Repository.Root, "artifacts", "probe", arch);
         var publish = Repository.Run("dotnet", ["publish", "src/Sdhci.Probe", "-r", rid, "-c", "Release", "--self-contained", "-p:PublishTrimmed=true", "-p:PublishReadyToRun=true", "-p:DebugType=none", "-o", output, "--nologo", "-v", "q"]);
         Assert.True(publish.ExitCode == 0, $"publishing sdhci-probe for {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
         return output;
+    })).Value;
+
+    /// <summary>True when this machine can link a NativeAOT executable for <paramref name="rid"/>: gcc for
+    /// the host's own architecture, Debian's cross gcc (gcc-aarch64-linux-gnu) for arm64 on x64.</summary>
+    public static bool CanLinkAot(string rid)
+    {
+        var host = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture;
+        var native = (rid, host) is ("linux-arm64", System.Runtime.InteropServices.Architecture.Arm64) or ("linux-x64", System.Runtime.InteropServices.Architecture.X64);
+        return native ? Repository.OnPath("gcc") || Repository.OnPath("clang") : rid == "linux-arm64" && Repository.OnPath("aarch64-linux-gnu-gcc");
+    }
+
+    /// <summary>The NativeAOT sdhci-probe for <paramref name="rid"/> from tools/publish-aot (which compiles it
+    /// once for a given source tree, one compile at a time across processes): the executable's path.</summary>
+    public static string Aot(string rid) => Payloads.GetOrAdd("aot-" + rid, _ => new Lazy<string>(() =>
+    {
+        var publish = Repository.Run(Path.Combine(Repository.Root, "tools", "publish-aot"), [rid]);
+        Assert.True(publish.ExitCode == 0, $"tools/publish-aot {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
+        var path = publish.Stdout.Trim().Split('\n')[^1];
+        Assert.True(File.Exists(path), $"tools/publish-aot {rid} printed {path}, which does not exist");
+        return path;
     })).Value;
 
     /// <summary>Runs several shell steps in one boot; each step's output and exit code come back by name.</summary>

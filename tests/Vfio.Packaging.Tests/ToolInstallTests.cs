@@ -1,0 +1,36 @@
+using Vfio.TestSupport;
+using Xunit;
+
+namespace Vfio.Packaging.Tests;
+
+// Inside the namespace: Vfio.Rig (a namespace) would hide the rig class otherwise.
+using GuestCollection = Vfio.Rig.Tests.GuestCollection;
+using Rig = Vfio.Rig.Tests.Rig;
+
+/// <summary>sdhci-probe as a user installs it: dotnet tool install from the local feed.</summary>
+[Collection(nameof(GuestCollection))]
+public sealed class ToolInstallTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void The_tool_installs_from_the_local_feed_and_prints_the_repository_version()
+    {
+        var packages = LocalFeed.Packages;
+        var toolPath = Path.Combine(LocalFeed.Work, "tool");
+        var install = LocalFeed.Dotnet(["tool", "install", "--tool-path", toolPath, "--add-source", packages.Feed, LocalFeed.Tool, "--version", packages.Version]);
+        output.WriteLine(install.Stdout + install.Stderr);
+        Assert.True(install.ExitCode == 0, $"dotnet tool install failed:\n{install.Stdout}\n{install.Stderr}");
+
+        var shim = Path.Combine(toolPath, "sdhci-probe");
+        Assert.True(File.Exists(shim), $"no command {shim}");
+        var version = Repository.Run(shim, ["--version"], workingDirectory: LocalFeed.Work);
+        Assert.Equal(0, version.ExitCode);
+        Assert.Equal(Checkout.InformationalVersion(packages.Version), version.Stdout.Trim());
+
+        var help = Repository.Run(shim, ["--help"], workingDirectory: LocalFeed.Work);
+        Assert.Equal(0, help.ExitCode);
+        foreach (var command in new[] { "list", "bind", "unbind", "dump", "irq", "init", "read" })
+        {
+            Assert.Contains($"  {command} ", help.Stdout, StringComparison.Ordinal);
+        }
+    }
+}

@@ -37,14 +37,14 @@ internal static class Rig
     /// NativeAOT executable on arm64 when this machine can link one (see <see cref="CanLinkAot"/>), else
     /// the self-contained trimmed ReadyToRun build. A payload path for <see cref="Run"/>.</summary>
     public static string Probe(string arch) =>
-        arch == "arm64" && CanLinkAot("linux-arm64") ? Aot("linux-arm64") : ProbeJit(arch);
+        RidOf(arch) == "linux-arm64" && CanLinkAot("linux-arm64") ? Aot("linux-arm64") : ProbeJit(arch);
 
     /// <summary>sdhci-probe published self-contained, trimmed and ReadyToRun for <paramref name="arch"/>:
     /// the folder to pass as payload.</summary>
-    public static string ProbeJit(string arch) => Payloads.GetOrAdd("probe-" + arch, a => new Lazy<string>(() =>
+    public static string ProbeJit(string arch) => Payloads.GetOrAdd("probe-" + RidOf(arch), _ => new Lazy<string>(() =>
     {
-        var rid = arch == "arm64" ? "linux-arm64" : "linux-x64";
-        var output = Path.Combine(Repository.Root, "artifacts", "probe", arch);
+        var rid = RidOf(arch);
+        var output = Path.Combine(Repository.Root, "artifacts", "probe", rid);
         var publish = Repository.Run("dotnet", ["publish", "src/Sdhci.Probe", "-r", rid, "-c", "Release", "--self-contained", "-p:PublishTrimmed=true", "-p:PublishReadyToRun=true", "-p:DebugType=none", "-o", output, "--nologo", "-v", "q"]);
         Assert.True(publish.ExitCode == 0, $"publishing sdhci-probe for {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
         return output;

@@ -11,5 +11,6 @@ var root = new RootCommand("Find SD host controllers, hand them to VFIO, dump th
     IrqCommand.Create(),
     CardCommands.CreateInit(),
     CardCommands.CreateRead(),
+    CardCommands.CreateWrite(),
 };
 return root.Parse(args).Invoke();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Sdhci.Probe.Sdhci;
 using Vfio.Platform;
@@ -17,8 +18,9 @@ internal static class CardCommands
         var noIommu = CommonOptions.NoIommu();
         var bind = CommonOptions.BindForCommand();
         var poll = Poll();
-        var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.") { device, noIommu, bind, poll };
-        command.SetAction(result => CommonOptions.Run(() => WithCard(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), (session, card, info) =>
+        var iommufd = UseIommufd();
+        var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.") { device, noIommu, bind, poll, iommufd };
+        command.SetAction(result => CommonOptions.Run(() => WithCard(new CardSession(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), result.GetValue(iommufd)), (session, card, info, _) =>
         {
             Console.WriteLine(Describe(info));
             return ExitCodes.Ok;
@@ -37,7 +39,8 @@ internal static class CardCommands
         var noIommu = CommonOptions.NoIommu();
         var bind = CommonOptions.BindForCommand();
         var poll = Poll();
-        var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2.") { device, lba, count, output, mode, noIommu, bind, poll };
+        var iommufd = UseIommufd();
+        var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. Ctrl-C stops at the next command boundary, resets the controller and gives a --bind device back (exit 130).") { device, lba, count, output, mode, noIommu, bind, poll, iommufd };
         command.SetAction(result => CommonOptions.Run(() =>
         {
             var blocks = result.GetValue(count);
@@ -48,21 +51,21 @@ internal static class CardCommands
             }
 
             var transfer = result.GetValue(mode) switch { "sdma" => SdhciTransferMode.Sdma, "adma2" => SdhciTransferMode.Adma2, _ => SdhciTransferMode.Pio };
-            return WithCard(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), (session, card, info) =>
+            return WithCard(new CardSession(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), result.GetValue(iommufd)), (session, card, info, stop) =>
             {
                 var first = result.GetValue(lba);
                 byte[] data;
                 if (transfer == SdhciTransferMode.Pio)
                 {
-                    data = card.ReadBlocks(first, blocks, transfer, progress: Progress(blocks));
+                    data = card.ReadBlocks(first, blocks, transfer, progress: Progress(blocks, stop));
                 }
                 else
                 {
                     // One DMA window, reused: long reads are split by the card engine to fit it.
                     var window = Math.Min(blocks, 256) * SdCard.BlockSize;
                     using var buffer = DmaBuffer.Allocate(SdhciHost.RequiredDmaLength(transfer, window));
-                    using var mapping = session.Container.MapDma(buffer);
-                    data = card.ReadBlocks(first, blocks, transfer, new MappedDmaMemory(mapping), Progress(blocks));
+                    using var mapping = RequireDma(session).MapDma(buffer);
+                    data = card.ReadBlocks(first, blocks, transfer, new MappedDmaMemory(mapping), Progress(blocks, stop));
                 }
 
                 if (result.GetValue(output) is { } file)
@@ -81,18 +84,122 @@ internal static class CardCommands
         return command;
     }
 
+    public static Command CreateWrite()
+    {
+        var device = CommonOptions.Device();
+        var lba = new Option<long>("--lba") { Description = "First block (512 bytes each).", Required = true };
+        var input = new Option<FileInfo?>("--in") { Description = "Write this file; its length must be a whole number of 512-byte blocks." };
+        var pattern = new Option<string?>("--pattern") { Description = "Instead of --in: fill --count blocks with this text, repeated (each block starts with it)." };
+        var count = new Option<int>("--count") { Description = "Blocks to write with --pattern.", DefaultValueFactory = _ => 1 };
+        var mode = new Option<string>("--mode") { Description = "pio, sdma or adma2 (DMA through the IOMMU; not in no-IOMMU mode).", DefaultValueFactory = _ => "pio" };
+        mode.AcceptOnlyFromAmong("pio", "sdma", "adma2");
+        var allowWrite = new Option<bool>("--allow-write") { Description = "Required: writing destroys what the card held there." };
+        var noIommu = CommonOptions.NoIommu();
+        var bind = CommonOptions.BindForCommand();
+        var poll = Poll();
+        var iommufd = UseIommufd();
+        var command = new Command("write", "Bring the card up and write blocks (PIO, SDMA or ADMA2). Refused without --allow-write.") { device, lba, input, pattern, count, mode, allowWrite, noIommu, bind, poll, iommufd };
+        command.SetAction(result => CommonOptions.Run(() =>
+        {
+            if (!result.GetValue(allowWrite))
+            {
+                Console.Error.WriteLine("sdhci-probe: write changes the card: pass --allow-write to confirm (nothing was touched)");
+                return ExitCodes.Usage;
+            }
+
+            byte[] data;
+            if (result.GetValue(input) is { } file)
+            {
+                data = File.ReadAllBytes(file.FullName);
+                if (data.Length == 0 || data.Length % SdCard.BlockSize != 0)
+                {
+                    Console.Error.WriteLine($"sdhci-probe: {file.FullName} is {data.Length} bytes, not a whole number of 512-byte blocks; pad it (truncate -s)");
+                    return ExitCodes.Usage;
+                }
+            }
+            else if (result.GetValue(pattern) is { Length: > 0 } text && result.GetValue(count) > 0)
+            {
+                data = PatternBlocks(text, result.GetValue(count));
+            }
+            else
+            {
+                Console.Error.WriteLine("sdhci-probe: give --in FILE, or --pattern TEXT with a positive --count");
+                return ExitCodes.Usage;
+            }
+
+            var transfer = result.GetValue(mode) switch { "sdma" => SdhciTransferMode.Sdma, "adma2" => SdhciTransferMode.Adma2, _ => SdhciTransferMode.Pio };
+            var blocks = data.Length / SdCard.BlockSize;
+            return WithCard(new CardSession(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), result.GetValue(iommufd), AllowWrite: true), (session, card, info, stop) =>
+            {
+                var first = result.GetValue(lba);
+                if (transfer == SdhciTransferMode.Pio)
+                {
+                    card.WriteBlocks(first, data, transfer, progress: Progress(blocks, stop));
+                }
+                else
+                {
+                    var window = Math.Min(blocks, 256) * SdCard.BlockSize;
+                    using var buffer = DmaBuffer.Allocate(SdhciHost.RequiredDmaLength(transfer, window));
+                    using var mapping = RequireDma(session).MapDma(buffer);
+                    card.WriteBlocks(first, data, transfer, new MappedDmaMemory(mapping), Progress(blocks, stop));
+                }
+
+                Console.Error.WriteLine($"{blocks} blocks ({data.Length} bytes) written at LBA {first}");
+                return ExitCodes.Ok;
+            });
+        }));
+        return command;
+    }
+
+    /// <summary><paramref name="count"/> blocks, each filled with <paramref name="text"/> repeated from its start.</summary>
+    internal static byte[] PatternBlocks(string text, int count)
+    {
+        var unit = Encoding.UTF8.GetBytes(text);
+        var data = new byte[count * SdCard.BlockSize];
+        for (var block = 0; block < count; block++)
+        {
+            var span = data.AsSpan(block * SdCard.BlockSize, SdCard.BlockSize);
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = unit[i % unit.Length];
+            }
+        }
+
+        return data;
+    }
+
     private static Option<bool> Poll() => new("--poll") { Description = "Poll the interrupt status instead of waiting for interrupts." };
 
-    private static int WithCard(string name, bool noIommu, bool bind, bool poll, Func<ControllerSession, SdCard, SdCardInfo, int> body)
+    private static Option<bool> UseIommufd() => new("--iommufd") { Description = "Open the controller through its VFIO device cdev and /dev/iommu (kernels with IOMMUFD) instead of its group." };
+
+    private static IDmaSpace RequireDma(ControllerSession session) =>
+        session.DmaSpace ?? throw new VfioException("map DMA", session.Device.Name, Vfio.Native.Errno.EPERM,
+            "No IOMMU: DMA mapping is unavailable in no-IOMMU mode; use --mode pio.");
+
+    private sealed record CardSession(string Name, bool NoIommu, bool Bind, bool Poll, bool Iommufd, bool AllowWrite = false);
+
+    private static int WithCard(CardSession options, Func<ControllerSession, SdCard, SdCardInfo, CancellationToken, int> body)
     {
-        using var session = ControllerSession.Open(name, noIommu, bind);
-        using var irq = poll ? null : session.EnableInterrupt();
-        var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq));
+        var name = options.Name;
+        // Ctrl-C and SIGTERM: stop at the next command boundary, then reset the controller and undo --bind
+        // (the finally and the using below) instead of dying with the card mid-transfer.
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+        using var session = ControllerSession.Open(name, options.NoIommu, options.Bind, useIommufd: options.Iommufd);
+        using var irq = options.Poll ? null : session.EnableInterrupt();
+        var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
         var card = new SdCard(host);
         try
         {
             var info = card.Initialize();
-            return body(session, card, info);
+            stop.Token.ThrowIfCancellationRequested();
+            return body(session, card, info, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"sdhci-probe: {name}: interrupted; the controller is reset{(options.Bind ? " and given back to its driver" : "")}");
+            return ExitCodes.Interrupted;
         }
         catch (SdhciException e)
         {
@@ -110,10 +217,34 @@ internal static class CardCommands
             {
             }
         }
+
+        void Interrupted(PosixSignalContext context)
+        {
+            context.Cancel = true; // no default termination: unwind and clean up
+            stop.Cancel();
+        }
     }
 
-    private static Progress<int>? Progress(int total) =>
-        total < 2048 || Console.IsErrorRedirected ? null : new Progress<int>(done => Console.Error.Write($"\r{done}/{total} blocks ({100L * done / total}%)"));
+    /// <summary>Reports after every command (a chunk of blocks): the place where Ctrl-C takes effect, and a
+    /// progress line on a terminal for long transfers.</summary>
+    private static BlockProgress Progress(int total, CancellationToken stop) =>
+        new(total, show: total >= 2048 && !Console.IsErrorRedirected, stop);
+
+    private sealed class BlockProgress(int total, bool show, CancellationToken stop) : IProgress<int>
+    {
+        public void Report(int value)
+        {
+            stop.ThrowIfCancellationRequested();
+            if (show)
+            {
+                Console.Error.Write($"\r{value}/{total} blocks ({100L * value / total}%)");
+                if (value == total)
+                {
+                    Console.Error.WriteLine();
+                }
+            }
+        }
+    }
 
     internal static string Describe(SdCardInfo info)
     {

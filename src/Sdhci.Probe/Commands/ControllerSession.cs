@@ -1,30 +1,35 @@
 using Sdhci.Probe.Sdhci;
 using Vfio.Native;
 using Vfio.Platform;
+using Vfio.Platform.Dma;
 using Vfio.Platform.Interrupts;
+using Vfio.Platform.Iommufd;
 using Vfio.Platform.Mmio;
 using Vfio.Platform.Preparation;
 
 namespace Sdhci.Probe.Commands;
 
-/// <summary>An open controller: the VFIO container, group and device, its register region as an
-/// <see cref="IRegisterIo"/>, and (with --bind) the temporary binding that is undone on dispose.</summary>
+/// <summary>An open controller: the VFIO container and group (or, with --iommufd, the iommufd and its
+/// address space), the device, its register region as an <see cref="IRegisterIo"/>, and (with --bind)
+/// the temporary binding that is undone on dispose.</summary>
 internal sealed class ControllerSession : IDisposable
 {
     private readonly VfioDeviceBinding? _binding;
-    private readonly VfioContainer _container;
+    private readonly IDisposable _owner;
 
-    private ControllerSession(VfioDeviceBinding? binding, VfioContainer container, VfioDevice device, MmioRegion region, bool isArasan)
+    private ControllerSession(VfioDeviceBinding? binding, IDisposable owner, VfioDevice device, MmioRegion region, bool isArasan)
     {
         _binding = binding;
-        _container = container;
+        _owner = owner;
         Device = device;
         Region = region;
         Registers = new VfioRegisterIo(region);
         IsArasan = isArasan;
     }
 
-    public VfioContainer Container => _container;
+    /// <summary>Where DMA buffers are mapped for the controller (type1 container or iommufd address space);
+    /// null in no-IOMMU mode.</summary>
+    public IDmaSpace? DmaSpace => Device.DmaSpace;
 
     public VfioDevice Device { get; }
 
@@ -39,7 +44,7 @@ internal sealed class ControllerSession : IDisposable
 
     /// <summary>Opens <paramref name="name"/>. Without <paramref name="bindFirst"/> the device must already
     /// be bound to VFIO (sdhci-probe bind); with it, it is bound now and given back on dispose.</summary>
-    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys")
+    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys", bool useIommufd = false)
     {
         var info = ControllerInfo.Discover(sysfsRoot).FirstOrDefault(c => c.Name == name)
             ?? throw new VfioException("find controller", name, Errno.ENODEV, "No SD host controller of that name; 'sdhci-probe list' shows the ones there are.");
@@ -56,23 +61,35 @@ internal sealed class ControllerSession : IDisposable
             binding = VfioDeviceBinding.Bind(name, new VfioBindOptions { SysfsRoot = sysfsRoot });
         }
 
-        VfioContainer? container = null;
+        IDisposable? owner = null;
         try
         {
-            container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
-            var group = binding is not null ? container.OpenGroup(binding.GroupPath) : container.OpenGroupOf(name, sysfsRoot);
-            var device = group.OpenDevice(name);
+            VfioDevice device;
+            if (useIommufd)
+            {
+                var iommufd = Iommufd.Open(new IommufdOptions { SysfsRoot = sysfsRoot });
+                owner = iommufd;
+                device = iommufd.OpenDevice(name);
+            }
+            else
+            {
+                var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
+                owner = container;
+                var group = binding is not null ? container.OpenGroup(binding.GroupPath) : container.OpenGroupOf(name, sysfsRoot);
+                device = group.OpenDevice(name);
+            }
+
             if (device.IsPci)
             {
                 device.SetPciBusMaster(true); // SDMA and ADMA2 need it; vfio-pci does not set it
             }
 
             var region = device.MapRegion(0);
-            return new ControllerSession(binding, container, device, region, info.Bus == "platform" && info.Identity.Contains("arasan", StringComparison.OrdinalIgnoreCase));
+            return new ControllerSession(binding, owner, device, region, info.Bus == "platform" && info.Identity.Contains("arasan", StringComparison.OrdinalIgnoreCase));
         }
         catch
         {
-            container?.Dispose();
+            owner?.Dispose();
             binding?.Dispose();
             throw;
         }
@@ -82,7 +99,7 @@ internal sealed class ControllerSession : IDisposable
 
     public void Dispose()
     {
-        _container.Dispose();
+        _owner.Dispose();
         _binding?.Dispose();
     }
 }

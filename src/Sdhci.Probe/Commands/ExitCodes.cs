@@ -20,4 +20,7 @@ internal static class ExitCodes
 
     /// <summary>Interrupts were lost or timed out.</summary>
     public const int InterruptsLost = 5;
+
+    /// <summary>Stopped by SIGINT/SIGTERM (Ctrl-C), after resetting the controller: 128 + SIGINT, as shells report it.</summary>
+    public const int Interrupted = 130;
 }

@@ -410,6 +410,8 @@ internal static class Checks
         if (latencies.Count > 0)
         {
             Put("irq.p50_us", Math.Round(latencies[latencies.Count / 2]));
+            Put("irq.p99_us", Math.Round(latencies[(int)(latencies.Count * 0.99)]));
+            Put("irq.p999_us", Math.Round(latencies[(int)(latencies.Count * 0.999)]));
             Put("irq.max_us", Math.Round(latencies[^1]));
         }
 

@@ -52,6 +52,15 @@ internal sealed class FakeSdCard
 
     public byte[] Scr { get; init; } = QemuScr;
 
+    /// <summary>
+    /// CMD23 (SET_BLOCK_COUNT) is taken, as QEMU's card does from spec_version 3 on (whatever its SCR
+    /// says: QEMU never lists CMD23 there). Without it CMD23 goes unanswered (illegal).
+    /// </summary>
+    public bool AcceptsCmd23 { get; init; }
+
+    /// <summary>The block count set by the last CMD23, used up by the next multi-block command (QEMU: multi_blk_cnt).</summary>
+    public uint PendingBlockCount { get; private set; }
+
     /// <summary>A physical layer 1.x card: CMD8 goes unanswered.</summary>
     public bool Version1 { get; init; }
 
@@ -155,6 +164,11 @@ internal sealed class FakeSdCard
                 var stopped = Status();
                 State = SdCardState.Transfer;
                 return new CardReply(SdResponseType.R1b, stopped);
+            case 23:
+                if (!AcceptsCmd23 || State != SdCardState.Transfer)
+                    return null;
+                PendingBlockCount = argument;
+                return new CardReply(SdResponseType.R1, Status());
             case 17 or 18 or 24 or 25:
                 return Block(index, argument);
             default:
@@ -212,18 +226,22 @@ internal sealed class FakeSdCard
         var multiple = index is 18 or 25;
         var read = index is 17 or 18;
         var first = address / 512;
+        // After CMD23 the card stops by itself after that many blocks (no CMD12 needed).
+        var last = multiple && PendingBlockCount != 0 ? (long)PendingBlockCount - 1 : multiple ? long.MaxValue : 0;
+        if (multiple)
+            PendingBlockCount = 0;
         State = read ? SdCardState.SendingData : SdCardState.ReceivingData;
         var data = read
             ? new CardData(true, 512, (block, size) =>
             {
-                if (!multiple)
+                if (block >= last)
                     State = SdCardState.Transfer;
                 return ReadImageBlock(first + block);
             }, null)
             : new CardData(false, 512, null, (block, bytes) =>
             {
                 _written[first + block] = bytes;
-                if (!multiple)
+                if (block >= last)
                     State = SdCardState.Transfer;
             });
         return new CardReply(SdResponseType.R1, status, Data: data);

@@ -41,6 +41,25 @@ public sealed record SdCardOptions
 
     /// <summary>How long a card may stay in the programming state after a write. Default 5 s.</summary>
     public TimeSpan ProgrammingTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How a multi-block read or write ends. Default <see cref="SdBlockCountMode.Auto"/>.</summary>
+    public SdBlockCountMode BlockCountMode { get; init; } = SdBlockCountMode.Auto;
+}
+
+/// <summary>How the card learns where a multi-block read (CMD18) or write (CMD25) ends.</summary>
+public enum SdBlockCountMode
+{
+    /// <summary><see cref="Cmd23"/> when the card's SCR lists CMD23 (CMD_SUPPORT bit 1), else <see cref="AutoCmd12"/>.</summary>
+    Auto,
+
+    /// <summary>Open-ended: the controller sends CMD12 (STOP_TRANSMISSION) after the last block (Transfer Mode bit 2, Auto CMD12).</summary>
+    AutoCmd12,
+
+    /// <summary>
+    /// Pre-defined: CMD23 (SET_BLOCK_COUNT) with the count before the data command, so the card stops
+    /// by itself and no CMD12 follows. Cards of physical layer 3.00 and later that list CMD23 in their SCR.
+    /// </summary>
+    Cmd23,
 }
 
 /// <summary>What the bring-up learned about the card.</summary>
@@ -62,6 +81,9 @@ public sealed record SdCardInfo(SdCardType Type, uint Ocr, ushort Rca, Cid Cid, 
 
     /// <summary>Capacity in 512-byte blocks.</summary>
     public long BlockCount => Csd.BlockCount;
+
+    /// <summary>How multi-block commands end on this card: the options' choice, with <see cref="SdBlockCountMode.Auto"/> resolved from the SCR.</summary>
+    public SdBlockCountMode BlockCountMode { get; init; } = SdBlockCountMode.AutoCmd12;
 }
 
 /// <summary>
@@ -168,7 +190,13 @@ public sealed class SdCard
             target = Math.Min(target, csd.MaxTransferRateHz);
         var clock = Host.SetClock(target);
 
-        Info = new SdCardInfo(type, ocr, rca, cid, csd, scr, Host.BusWidth, clock);
+        // An explicit Cmd23 is tried even when the SCR does not list it (QEMU's card takes CMD23 from
+        // physical layer 3.01 on but never lists it); a card that refuses it fails the first multi-block command.
+        var blockCountMode = Options.BlockCountMode == SdBlockCountMode.Auto
+            ? scr.SupportsCmd23 ? SdBlockCountMode.Cmd23 : SdBlockCountMode.AutoCmd12
+            : Options.BlockCountMode;
+
+        Info = new SdCardInfo(type, ocr, rca, cid, csd, scr, Host.BusWidth, clock) { BlockCountMode = blockCountMode };
         return Info;
     }
 
@@ -291,9 +319,15 @@ public sealed class SdCard
             var blocks = Math.Min(perCommand, count - done);
             var index = read ? (blocks == 1 ? 17 : 18) : (blocks == 1 ? 24 : 25);
             var address = info.BlockAddressing ? checked((uint)(lba + done)) : checked((uint)((lba + done) * BlockSize));
-            var data = new SdhciDataTransfer(direction, BlockSize, blocks, memory.Slice(done * BlockSize, blocks * BlockSize), mode, dma);
+            var preDefined = blocks > 1 && info.BlockCountMode == SdBlockCountMode.Cmd23;
+            var data = new SdhciDataTransfer(direction, BlockSize, blocks, memory.Slice(done * BlockSize, blocks * BlockSize), mode, dma)
+            {
+                AutoCmd12 = !preDefined,
+            };
             try
             {
+                if (preDefined)
+                    SetBlockCount(info, blocks);
                 CheckStatus(index, false, Host.SendCommand(index, address, SdResponseType.R1, data).Value);
             }
             catch (SdhciException e) when (blocks > 1 && e.Error is SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit
@@ -308,6 +342,35 @@ public sealed class SdCard
             done += blocks;
             progress?.Report(done);
         }
+    }
+
+    /// <summary>CMD23 before a multi-block command: the card will stop by itself after <paramref name="blocks"/> blocks.</summary>
+    private void SetBlockCount(SdCardInfo info, int blocks)
+    {
+        uint status;
+        try
+        {
+            status = Host.SendCommand(23, (uint)blocks, SdResponseType.R1).Value;
+        }
+        catch (SdhciException e) when (e.Error == SdhciError.CommandTimeout && !info.Scr.SupportsCmd23)
+        {
+            // A card stays silent to an illegal command and reports ILLEGAL_COMMAND in its next R1:
+            // CMD13 takes that report, so the next data command does not carry a stale error.
+            try
+            {
+                Host.SendCommand(13, (uint)info.Rca << 16, SdResponseType.R1);
+            }
+            catch (SdhciException)
+            {
+            }
+
+            throw new SdhciException(SdhciError.NotSupported,
+                $"CMD23 (SET_BLOCK_COUNT): the card did not answer, and its SCR ({info.Scr.RawHex}, physical layer {info.Scr.SpecVersion}) " +
+                "does not list CMD23. End multi-block commands with auto-CMD12 instead (sdhci-probe --block-count cmd12, or auto).", 23,
+                interruptStatus: e.InterruptStatus);
+        }
+
+        CheckStatus(23, false, status);
     }
 
     /// <summary>CMD12 after a failed multi-block command, so the card leaves the data state; its own failure is not the news.</summary>

@@ -120,4 +120,8 @@ internal sealed class VfioRegisterIo(MmioRegion region) : IRegisterIo
     public void Write16(int offset, ushort value) => region.Write16(offset, value);
 
     public void Write32(int offset, uint value) => region.Write32(offset, value);
+
+    public void ReadRepeated32(int offset, Span<uint> destination) => region.ReadRepeated32(offset, destination);
+
+    public void WriteRepeated32(int offset, ReadOnlySpan<uint> source) => region.WriteRepeated32(offset, source);
 }

@@ -60,4 +60,24 @@ public interface IRegisterIo
     /// <param name="offset">Byte offset from the start of the register window.</param>
     /// <param name="value">The value to write.</param>
     void Write32(int offset, uint value);
+
+    /// <summary>Reads the 32-bit register at <paramref name="offset"/> once per element of
+    /// <paramref name="destination"/>, in order: draining a data port (a FIFO behind one address).
+    /// The default calls <see cref="Read32"/>; a region that can check the offset once should.</summary>
+    /// <param name="offset">Byte offset of the port.</param>
+    /// <param name="destination">Receives the values.</param>
+    void ReadRepeated32(int offset, Span<uint> destination)
+    {
+        for (var i = 0; i < destination.Length; i++)
+            destination[i] = Read32(offset);
+    }
+
+    /// <summary>Writes each element of <paramref name="source"/> to the 32-bit register at <paramref name="offset"/>, in order: filling a data port.</summary>
+    /// <param name="offset">Byte offset of the port.</param>
+    /// <param name="source">The values.</param>
+    void WriteRepeated32(int offset, ReadOnlySpan<uint> source)
+    {
+        foreach (var value in source)
+            Write32(offset, value);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
 using R = Sdhci.Probe.Sdhci.SdhciRegisters;
 
@@ -530,13 +531,26 @@ public sealed class SdhciHost
             {
                 WaitFor(context, ready, Options.DataTimeout, read ? "Buffer Read Ready" : "Buffer Write Ready");
                 var span = data.Buffer.Span.Slice(block * data.BlockSize, data.BlockSize);
-                for (var word = 0; word < words; word++)
+                // The data port is touched here and nowhere else: each access moves four bytes of card data,
+                // little-endian (byte 0 of the block in bits 7:0). One block per call, the offset checked once.
+                var port = (int)R.BufferDataPort.Offset;
+                if (BitConverter.IsLittleEndian)
                 {
-                    // The data port is touched here and nowhere else: each access moves four bytes of card data.
+                    var values = MemoryMarshal.Cast<byte, uint>(span);
                     if (read)
-                        BinaryPrimitives.WriteUInt32LittleEndian(span[(word * 4)..], _io.Read32(R.BufferDataPort.Offset));
+                        _io.ReadRepeated32(port, values);
                     else
-                        _io.Write32(R.BufferDataPort.Offset, BinaryPrimitives.ReadUInt32LittleEndian(span[(word * 4)..]));
+                        _io.WriteRepeated32(port, values);
+                }
+                else
+                {
+                    for (var word = 0; word < words; word++)
+                    {
+                        if (read)
+                            BinaryPrimitives.WriteUInt32LittleEndian(span[(word * 4)..], _io.Read32(port));
+                        else
+                            _io.Write32(port, BinaryPrimitives.ReadUInt32LittleEndian(span[(word * 4)..]));
+                    }
                 }
             }
 

@@ -67,6 +67,20 @@ public sealed class SparseRegionTests : IDisposable
     }
 
     [Fact]
+    public void Spans_live_inside_one_area_and_not_across_a_gap()
+    {
+        using var region = Map(new VfioSparseArea(0, Page), new VfioSparseArea(2 * Page, 2 * Page));
+
+        region.Span<uint>((2 * Page) + 0x10, 2)[1] = 0x600D_CAFE;     // in the second area
+        region.Span<uint>(0x20, 1)[0] = 0x0123_4567;                   // in the fast window
+
+        Assert.Equal(0x600D_CAFEUL, PreadFile((2 * Page) + 0x14, 4));
+        Assert.Equal(0x0123_4567UL, PreadFile(0x20, 4));
+        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<VfioException>(() => region.Span<uint>(Page - 4, 2)).Errno);      // runs into the gap
+        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<VfioException>(() => region.Span<uint>(Page + 8, 1)).Errno);      // in the gap
+    }
+
+    [Fact]
     public void An_area_the_kernel_refuses_to_map_is_left_out_and_reached_through_pread()
     {
         _sys.RefusedOffset = FileOffset + (3 * Page);

@@ -416,6 +416,50 @@ public sealed unsafe class MmioRegion : IDisposable
         return new MmioView(this, _base, _slots8, _slots16, _slots32, _slots64);
     }
 
+    /// <summary>
+    /// <paramref name="count"/> registers of <typeparamref name="T"/>'s width from <paramref name="offset"/>,
+    /// as an array-like <see cref="MmioSpan{T}"/>: bounds and alignment are checked here, once; each
+    /// access of the span is one volatile load or store. For register arrays and loops that must cost
+    /// what C costs. Needs mapped memory: the part must lie inside the region's mapping (or one sparse
+    /// mmap area).
+    /// </summary>
+    /// <typeparam name="T"><see cref="byte"/>, <see cref="ushort"/>, <see cref="uint"/> or <see cref="ulong"/>.</typeparam>
+    /// <param name="offset">Byte offset of the first register, aligned to its width.</param>
+    /// <param name="count">How many registers.</param>
+    /// <returns>The span; it must not outlive the region.</returns>
+    /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not one of the four register types.</exception>
+    /// <exception cref="VfioException">Out of the region (EFAULT), misaligned (EINVAL), or not in mapped memory (EOPNOTSUPP).</exception>
+    public MmioSpan<T> Span<T>(long offset, int count)
+        where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (typeof(T) != typeof(byte) && typeof(T) != typeof(ushort) && typeof(T) != typeof(uint) && typeof(T) != typeof(ulong))
+            throw new NotSupportedException($"MMIO registers are byte, ushort, uint or ulong, not {typeof(T).Name}.");
+        var width = sizeof(T);
+        var operation = $"Span<{typeof(T).Name}>";
+        if (count < 0 || offset < 0 || offset > _length || (long)count * width > _length - offset)
+        {
+            throw new VfioException(operation, Name, Errno.EFAULT,
+                $"{count} registers of {width} bytes at offset 0x{offset:x} do not fit in the region of 0x{_length:x} bytes.");
+        }
+
+        if ((offset & (width - 1)) != 0)
+            throw new VfioException(operation, Name, Errno.EINVAL, $"Offset 0x{offset:x} is not aligned to {width} bytes.");
+
+        var bytes = (long)count * width;
+        if (_base != null && offset + bytes <= _mappedLength)
+            return new MmioSpan<T>(new Span<T>(_base + offset, count));
+        foreach (var area in _areas)
+        {
+            if (offset >= area.Offset && offset + bytes <= area.Offset + area.Length)
+                return new MmioSpan<T>(new Span<T>((byte*)area.Mapping + (offset - area.Offset), count));
+        }
+
+        throw new VfioException(operation, Name, Errno.EOPNOTSUPP,
+            $"0x{offset:x}..0x{offset + bytes:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); use Read{width * 8}/Write{width * 8}.");
+    }
+
     /// <summary>Everything off the fast path: a disposed region, a bad offset, or a region that is
     /// reached through pread/pwrite. Kept out of line so the accessors stay small.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

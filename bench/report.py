@@ -72,8 +72,8 @@ for path in glob.glob(os.path.join(out, "bdn", "results", "*-report-full-compres
         mn = b["Statistics"]["Min"] if b.get("Statistics") else None
         alloc = (b.get("Memory") or {}).get("BytesAllocatedPerOperation")
         if t == "MmioBenchmarks":
-            kind = next((k.lower() for k in ("Raw", "Proposed", "View") if m.startswith(k)), "lib")
-            base = m.replace("Raw", "").replace("Proposed", "").replace("View", "").lower()
+            kind = next((k.lower() for k in ("Raw", "Span", "View") if m.startswith(k)), "lib")
+            base = m.replace("Raw", "").replace("Span", "").replace("View", "").lower()
             cs[(f"mmio.{base}", kind)] = (med, alloc, mn)
         elif t == "InterruptBenchmarks":
             name = {"SignalWaitSameThread": "irq.signal_wait_same_thread", "PingPong": "irq.pingpong",
@@ -88,15 +88,15 @@ c = {k: sum(r[k] for r in c_runs if k in r) / sum(1 for r in c_runs if k in r) f
 emit("## Time per operation, C# vs C, same machine, same run")
 emit()
 rows = []
-for kind, label in [("lib", ""), ("raw", " [C# raw pointer, no checks]"), ("proposed", " [C# proposed check]"),
-                    ("view", " [C# proposed view]")]:
+for kind, label in [("lib", ""), ("raw", " [C# raw pointer, no checks]"), ("span", " [MmioRegion.Span<T>]"),
+                    ("view", " [MmioView]")]:
     for wd in WIDTHS:
         name = f"mmio.{wd}"
         med, alloc, mn = cs.get((name, kind), (None, None, None))
         cn, cmin = c.get((name, "ns_per_op")), c.get((name, "ns_per_op_min"))
         r = ratio(mn, cmin)
         rows.append([name + label, f(med), f(cn), f(ratio(med, cn), 2), f(r, 2), "n/a" if alloc is None else str(alloc),
-                     verdict(r, 1.05) if kind == "lib" else ""])
+                     verdict(r, 1.05) if kind in ("lib", "span") else ""])
     if kind == "lib":
         for name, cname in [("irq.signal_wait_same_thread", "irq.signal_wait_same_thread"),
                             ("irq.pingpong", "irq.pingpong"), ("irq.pingpong_waitasync", "irq.pingpong")]:
@@ -192,8 +192,8 @@ def jit_static(path):
         if not m:
             continue
         name = m.group(1)
-        kind = next((k.lower() for k in ("Raw", "Proposed", "View") if name.startswith(k)), "lib")
-        base = name.replace("Raw", "").replace("Proposed", "").replace("View", "").lower()
+        kind = next((k.lower() for k in ("Raw", "Span", "View") if name.startswith(k)), "lib")
+        base = name.replace("Raw", "").replace("Span", "").replace("View", "").lower()
         res[(base, kind)] = loop_body(bl, re.compile(r"^(M\d+_L\d+):"),
                                       re.compile(r"^\s+(j\w+)\s+(?:short\s+)?(M\d+_L\d+)"),
                                       lambda s: bool(re.match(r"^\s+[a-z]", s)))
@@ -228,18 +228,21 @@ emit()
 rows = []
 for wd in WIDTHS:
     r_lib = ratio(js.get((wd, "lib")), gs.get(wd))
+    r_span = ratio(js.get((wd, "span")), gs.get(wd))
     rows.append([f"mmio.{wd}",
                  f(cgc.get(f"c.{wd}"), 2), f(cgs.get(f"cs.{wd}"), 2), f(cgs.get(f"cs.raw_{wd}"), 2),
-                 f(cgs.get(f"cs.proposed_{wd}"), 2), f(cgs.get(f"cs.view_{wd}"), 2),
+                 f(cgs.get(f"cs.span_{wd}"), 2), f(cgs.get(f"cs.view_{wd}"), 2),
                  str(gs.get(wd, "n/a")), str(js.get((wd, "lib"), "n/a")), str(js.get((wd, "raw"), "n/a")),
-                 str(js.get((wd, "proposed"), "n/a")), str(js.get((wd, "view"), "n/a")),
-                 f(r_lib, 2) + ("" if r_lib is None else (" ok" if r_lib <= 1.0 else " MISS"))])
-table(["access", "cg C", "cg MmioRegion*", "cg raw", "cg proposed*", "cg view*", "loop C", "loop MmioRegion",
-       "loop raw", "loop proposed", "loop view", "MmioRegion/C"], rows)
+                 str(js.get((wd, "span"), "n/a")), str(js.get((wd, "view"), "n/a")),
+                 f(r_lib, 2) + ("" if r_lib is None else (" ok" if r_lib <= 1.0 else " MISS")),
+                 f(r_span, 2) + ("" if r_span is None else (" ok" if r_span <= 1.0 else " MISS"))])
+table(["access", "cg C", "cg MmioRegion*", "cg raw", "cg span*", "cg view*", "loop C", "loop MmioRegion",
+       "loop raw", "loop span", "loop view", "MmioRegion/C", "span/C"], rows)
 emit()
 emit("cg = measured by callgrind, (Ir(2R) - Ir(R)) / (R x 1024) on the measuring thread. loop = instructions in the")
 emit("loop body: C from gcc -O2 -S, C# from BenchmarkDotNet's DisassemblyDiagnoser (the tier-1 code that ran).")
-emit("raw = C# volatile loads/stores through a bare pointer; proposed/view = the prototypes of the proposed fix.")
+emit("raw = C# volatile loads/stores through a bare pointer; span = MmioRegion.Span<T> (checked once per loop);")
+emit("view = MmioView (the region's per-access check, base and bounds in registers).")
 emit("* Under valgrind the JIT falls back to MinOpts for every optimized method that contains a call (here the")
 emit("  out-of-line slow path), so the starred cg columns count unoptimized code, not what runs natively; the loop")
 emit("  columns are the tier-1 code that ran. See README. Target: the same count as C.")

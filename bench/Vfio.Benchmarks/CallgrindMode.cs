@@ -18,8 +18,7 @@ public static unsafe class CallgrindMode
     [
         "read8", "read16", "read32", "read64", "write8", "write16", "write32", "write64",
         "raw_read8", "raw_read16", "raw_read32", "raw_read64", "raw_write8", "raw_write16", "raw_write32", "raw_write64",
-        "proposed_read8", "proposed_read16", "proposed_read32", "proposed_read64",
-        "proposed_write8", "proposed_write16", "proposed_write32", "proposed_write64",
+        "span_read8", "span_read16", "span_read32", "span_read64", "span_write8", "span_write16", "span_write32", "span_write64",
         "view_read8", "view_read16", "view_read32", "view_read64", "view_write8", "view_write16", "view_write32", "view_write64",
     ];
 
@@ -38,8 +37,6 @@ public static unsafe class CallgrindMode
 
         using var region = MmioRegion.CreateShared(MmioLoops.RegionBytes, mapped: true);
         using var raw = new SharedMapping(MmioLoops.RegionBytes);
-        using var proposedMapping = new SharedMapping(MmioLoops.RegionBytes);
-        var proposed = new ProposedMmio(proposedMapping.Base, MmioLoops.RegionBytes);
 
         // Tiering: tier 0 (with OSR patchpoints), instrumented tier, tier 1, each after 30 calls and a
         // background delay. Keep calling until two whole rounds compile nothing new.
@@ -49,7 +46,7 @@ public static unsafe class CallgrindMode
         {
             for (var op = 0; op < Names.Length; op++)
             {
-                _ = Repeat(op, 60, region, raw.Base, proposed);
+                _ = Repeat(op, 60, region, raw.Base);
             }
 
             Thread.Sleep(500);
@@ -66,7 +63,7 @@ public static unsafe class CallgrindMode
             {
                 var label = System.Text.Encoding.ASCII.GetBytes($"cs.{Names[op]}.x{factor}\0");
                 zero();
-                sink += Repeat(op, reps * factor, region, raw.Base, proposed);
+                sink += Repeat(op, reps * factor, region, raw.Base);
                 fixed (byte* l = label)
                 {
                     dump(l);
@@ -83,7 +80,7 @@ public static unsafe class CallgrindMode
     /// <summary>Runs loop <paramref name="op"/> <paramref name="n"/> times: a plain counted loop around a
     /// direct call, so the harness adds only a few instructions per 1024 accesses.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ulong Repeat(int op, int n, MmioRegion r, byte* p, ProposedMmio q)
+    private static ulong Repeat(int op, int n, MmioRegion r, byte* p)
     {
         ulong s = 0;
         switch (op)
@@ -104,22 +101,22 @@ public static unsafe class CallgrindMode
             case 13: for (var i = 0; i < n; i++) { MmioLoops.RawWrite16(p); } break;
             case 14: for (var i = 0; i < n; i++) { MmioLoops.RawWrite32(p); } break;
             case 15: for (var i = 0; i < n; i++) { MmioLoops.RawWrite64(p); } break;
-            case 16: for (var i = 0; i < n; i++) { s += MmioLoops.ProposedRead8(q); } break;
-            case 17: for (var i = 0; i < n; i++) { s += MmioLoops.ProposedRead16(q); } break;
-            case 18: for (var i = 0; i < n; i++) { s += MmioLoops.ProposedRead32(q); } break;
-            case 19: for (var i = 0; i < n; i++) { s += MmioLoops.ProposedRead64(q); } break;
-            case 20: for (var i = 0; i < n; i++) { MmioLoops.ProposedWrite8(q); } break;
-            case 21: for (var i = 0; i < n; i++) { MmioLoops.ProposedWrite16(q); } break;
-            case 22: for (var i = 0; i < n; i++) { MmioLoops.ProposedWrite32(q); } break;
-            case 23: for (var i = 0; i < n; i++) { MmioLoops.ProposedWrite64(q); } break;
-            case 24: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead8(q); } break;
-            case 25: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead16(q); } break;
-            case 26: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead32(q); } break;
-            case 27: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead64(q); } break;
-            case 28: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite8(q); } break;
-            case 29: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite16(q); } break;
-            case 30: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite32(q); } break;
-            default: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite64(q); } break;
+            case 16: for (var i = 0; i < n; i++) { s += MmioLoops.SpanRead8(r); } break;
+            case 17: for (var i = 0; i < n; i++) { s += MmioLoops.SpanRead16(r); } break;
+            case 18: for (var i = 0; i < n; i++) { s += MmioLoops.SpanRead32(r); } break;
+            case 19: for (var i = 0; i < n; i++) { s += MmioLoops.SpanRead64(r); } break;
+            case 20: for (var i = 0; i < n; i++) { MmioLoops.SpanWrite8(r); } break;
+            case 21: for (var i = 0; i < n; i++) { MmioLoops.SpanWrite16(r); } break;
+            case 22: for (var i = 0; i < n; i++) { MmioLoops.SpanWrite32(r); } break;
+            case 23: for (var i = 0; i < n; i++) { MmioLoops.SpanWrite64(r); } break;
+            case 24: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead8(r); } break;
+            case 25: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead16(r); } break;
+            case 26: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead32(r); } break;
+            case 27: for (var i = 0; i < n; i++) { s += MmioLoops.ViewRead64(r); } break;
+            case 28: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite8(r); } break;
+            case 29: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite16(r); } break;
+            case 30: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite32(r); } break;
+            default: for (var i = 0; i < n; i++) { MmioLoops.ViewWrite64(r); } break;
         }
 
         return s;

@@ -187,183 +187,192 @@ public static unsafe class MmioLoops
         }
     }
 
-    // The same loops over ProposedMmio, the prototype of the proposed check (one rotate + one compare).
+    // The same loops over MmioRegion.Span<T>: bounds checked once when the span is taken; the per-index
+    // check is the JIT's span check, which it removes from a loop over 0 .. Length - 1.
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint ProposedRead8(ProposedMmio r)
+    public static uint SpanRead8(MmioRegion r)
     {
         uint sum = 0;
-        for (long off = 0; off < Accesses * 1; off += 1)
+        var span = r.Span<byte>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
         {
-            sum += r.Read8(off);
+            sum += span[i];
         }
 
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint ProposedRead16(ProposedMmio r)
+    public static uint SpanRead16(MmioRegion r)
     {
         uint sum = 0;
-        for (long off = 0; off < Accesses * 2; off += 2)
+        var span = r.Span<ushort>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
         {
-            sum += r.Read16(off);
+            sum += span[i];
         }
 
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint ProposedRead32(ProposedMmio r)
+    public static uint SpanRead32(MmioRegion r)
     {
         uint sum = 0;
-        for (long off = 0; off < Accesses * 4; off += 4)
+        var span = r.Span<uint>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
         {
-            sum += r.Read32(off);
+            sum += span[i];
         }
 
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static ulong ProposedRead64(ProposedMmio r)
+    public static ulong SpanRead64(MmioRegion r)
     {
         ulong sum = 0;
-        for (long off = 0; off < Accesses * 8; off += 8)
+        var span = r.Span<ulong>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
         {
-            sum += r.Read64(off);
+            sum += span[i];
         }
 
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ProposedWrite8(ProposedMmio r)
+    public static void SpanWrite8(MmioRegion r)
     {
+        var span = r.Span<byte>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
+        {
+            span[i] = (byte)(i * 1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void SpanWrite16(MmioRegion r)
+    {
+        var span = r.Span<ushort>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
+        {
+            span[i] = (ushort)(i * 2);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void SpanWrite32(MmioRegion r)
+    {
+        var span = r.Span<uint>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
+        {
+            span[i] = (uint)(i * 4);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void SpanWrite64(MmioRegion r)
+    {
+        var span = r.Span<ulong>(0, Accesses);
+        for (var i = 0; i < span.Length; i++)
+        {
+            span[i] = (ulong)(i * 8);
+        }
+    }
+
+    // The same loops over an MmioView taken once per loop: the region's check with base and bounds in registers.
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static uint ViewRead8(MmioRegion r)
+    {
+        uint sum = 0;
+        var view = r.View();
         for (long off = 0; off < Accesses * 1; off += 1)
         {
-            r.Write8(off, (byte)off);
+            sum += view.Read8(off);
         }
+
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ProposedWrite16(ProposedMmio r)
+    public static uint ViewRead16(MmioRegion r)
     {
+        uint sum = 0;
+        var view = r.View();
         for (long off = 0; off < Accesses * 2; off += 2)
         {
-            r.Write16(off, (ushort)off);
+            sum += view.Read16(off);
         }
+
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ProposedWrite32(ProposedMmio r)
+    public static uint ViewRead32(MmioRegion r)
     {
+        uint sum = 0;
+        var view = r.View();
         for (long off = 0; off < Accesses * 4; off += 4)
         {
-            r.Write32(off, (uint)off);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ProposedWrite64(ProposedMmio r)
-    {
-        for (long off = 0; off < Accesses * 8; off += 8)
-        {
-            r.Write64(off, (ulong)off);
-        }
-    }
-
-    // The same loops over a ProposedView taken once per loop (the check on registers).
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint ViewRead8(ProposedMmio region)
-    {
-        var r = region.View();
-        uint sum = 0;
-        for (long off = 0; off < Accesses * 1; off += 1)
-        {
-            sum += r.Read8(off);
+            sum += view.Read32(off);
         }
 
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint ViewRead16(ProposedMmio region)
+    public static ulong ViewRead64(MmioRegion r)
     {
-        var r = region.View();
-        uint sum = 0;
-        for (long off = 0; off < Accesses * 2; off += 2)
-        {
-            sum += r.Read16(off);
-        }
-
-        return sum;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint ViewRead32(ProposedMmio region)
-    {
-        var r = region.View();
-        uint sum = 0;
-        for (long off = 0; off < Accesses * 4; off += 4)
-        {
-            sum += r.Read32(off);
-        }
-
-        return sum;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static ulong ViewRead64(ProposedMmio region)
-    {
-        var r = region.View();
         ulong sum = 0;
+        var view = r.View();
         for (long off = 0; off < Accesses * 8; off += 8)
         {
-            sum += r.Read64(off);
+            sum += view.Read64(off);
         }
 
         return sum;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ViewWrite8(ProposedMmio region)
+    public static void ViewWrite8(MmioRegion r)
     {
-        var r = region.View();
+        var view = r.View();
         for (long off = 0; off < Accesses * 1; off += 1)
         {
-            r.Write8(off, (byte)off);
+            view.Write8(off, (byte)off);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ViewWrite16(ProposedMmio region)
+    public static void ViewWrite16(MmioRegion r)
     {
-        var r = region.View();
+        var view = r.View();
         for (long off = 0; off < Accesses * 2; off += 2)
         {
-            r.Write16(off, (ushort)off);
+            view.Write16(off, (ushort)off);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ViewWrite32(ProposedMmio region)
+    public static void ViewWrite32(MmioRegion r)
     {
-        var r = region.View();
+        var view = r.View();
         for (long off = 0; off < Accesses * 4; off += 4)
         {
-            r.Write32(off, (uint)off);
+            view.Write32(off, (uint)off);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ViewWrite64(ProposedMmio region)
+    public static void ViewWrite64(MmioRegion r)
     {
-        var r = region.View();
+        var view = r.View();
         for (long off = 0; off < Accesses * 8; off += 8)
         {
-            r.Write64(off, (ulong)off);
+            view.Write64(off, (ulong)off);
         }
     }
 }

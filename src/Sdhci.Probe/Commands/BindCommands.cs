@@ -8,6 +8,9 @@ namespace Sdhci.Probe.Commands;
 /// <summary>What <c>bind</c> did.</summary>
 internal sealed record BindResult(string Device, string? OriginalDriver, string Driver, string GroupPath, bool NoIommu);
 
+/// <summary>What <c>unbind</c> left: the driver the device is bound to now (null: none).</summary>
+internal sealed record UnbindResult(string Device, string? Driver, bool Restored);
+
 /// <summary><c>sdhci-probe bind</c> and <c>unbind</c>: the seed's sysfs steps, done safely and reversibly.</summary>
 internal static class BindCommands
 {
@@ -68,13 +71,17 @@ internal static class BindCommands
     {
         var device = CommonOptions.Device();
         var restore = new Option<bool>("--restore") { Description = "Let the bus probe the device again so its original driver takes it back." };
+        var json = CommonOptions.Json();
         var sysfs = CommonOptions.SysfsRoot();
-        var command = new Command("unbind", "Take a controller away from VFIO and clear driver_override; with --restore, give it back to its original driver.") { device, restore, sysfs };
+        var command = new Command("unbind", "Take a controller away from VFIO and clear driver_override; with --restore, give it back to its original driver.") { device, restore, json, sysfs };
         command.SetAction(result => CommonOptions.Run(() =>
         {
             var name = result.GetValue(device)!;
             var now = VfioDeviceBinding.Release(name, result.GetValue(restore), new VfioBindOptions { SysfsRoot = result.GetValue(sysfs)! });
-            Console.WriteLine($"{name}: now bound to {now ?? "no driver"}");
+            if (result.GetValue(json))
+                CommonOptions.WriteJson(new UnbindResult(name, now, result.GetValue(restore)), ProbeJson.Default.UnbindResult);
+            else
+                Console.WriteLine($"{name}: now bound to {now ?? "no driver"}");
             return ExitCodes.Ok;
         }));
         return command;

@@ -45,5 +45,8 @@ internal static class CommonOptions
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(List<ControllerInfo>))]
 [JsonSerializable(typeof(BindResult))]
+[JsonSerializable(typeof(UnbindResult))]
 [JsonSerializable(typeof(IrqReport))]
+[JsonSerializable(typeof(CardReport))]
+[JsonSerializable(typeof(TransferReport))]
 internal sealed partial class ProbeJson : JsonSerializerContext;

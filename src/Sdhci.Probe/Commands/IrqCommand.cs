@@ -6,7 +6,7 @@ using R = Sdhci.Probe.Sdhci.SdhciRegisters;
 namespace Sdhci.Probe.Commands;
 
 /// <summary>What <c>irq</c> measured.</summary>
-internal sealed record IrqReport(string Device, int Requested, int Serviced, int Lost, bool Automasked, double P50Microseconds, double P99Microseconds, double MaxMicroseconds);
+internal sealed record IrqReport(string Device, int Requested, int Serviced, int Lost, bool Automasked, double P50Microseconds, double P99Microseconds, double P999Microseconds, double MaxMicroseconds);
 
 /// <summary><c>sdhci-probe irq</c>: real controller interrupts (command complete of CMD0), serviced from
 /// userspace the VFIO way: wait on the eventfd, clear the cause in the controller, unmask.</summary>
@@ -86,7 +86,7 @@ internal static class IrqCommand
 
         Array.Sort(latencies, 0, serviced);
         double At(double q) => serviced == 0 ? 0 : latencies[Math.Min(serviced - 1, (int)(q * serviced))];
-        return new IrqReport(name, count, serviced, lost, irq.Info.IsAutomasked, At(0.50), At(0.99), At(1.0));
+        return new IrqReport(name, count, serviced, lost, irq.Info.IsAutomasked, At(0.50), At(0.99), At(0.999), At(1.0));
     }
 
     /// <summary>Reset, 3.3 V bus power and an identification-speed clock: enough for CMD0 to complete.</summary>

@@ -1,0 +1,62 @@
+using System.Globalization;
+using Sdhci.Probe.Sdhci;
+
+namespace Sdhci.Probe.Commands;
+
+/// <summary>What <c>init --json</c> prints, and the card part of <c>read</c>/<c>write --json</c>.</summary>
+internal sealed record CardReport(
+    string Type,
+    string Rca,
+    string Ocr,
+    int BusWidth,
+    long ClockHz,
+    long CapacityBytes,
+    long Blocks,
+    bool BlockAddressing,
+    string BlockCountMode,
+    CidReport Cid,
+    CsdReport Csd,
+    ScrReport Scr)
+{
+    public static CardReport From(SdCardInfo info) => new(
+        info.Type.ToString(),
+        Hex(info.Rca, 4),
+        Hex(info.Ocr, 8),
+        info.BusWidth,
+        info.ClockHz,
+        info.CapacityBytes,
+        info.BlockCount,
+        info.BlockAddressing,
+        CardCommands.Name(info.BlockCountMode),
+        new CidReport(info.Cid.RawHex, Hex(info.Cid.ManufacturerId, 2), info.Cid.OemId, info.Cid.ProductName,
+            $"{info.Cid.HardwareRevision}.{info.Cid.FirmwareRevision}", Hex(info.Cid.SerialNumber, 8),
+            string.Create(CultureInfo.InvariantCulture, $"{info.Cid.ManufacturingYear}-{info.Cid.ManufacturingMonth:00}")),
+        new CsdReport(info.Csd.RawHex, info.Csd.Version, info.Csd.MaxTransferRateHz, info.Csd.ReadBlockLength),
+        new ScrReport(info.Scr.RawHex, info.Scr.SpecVersion, info.Scr.Supports1BitBus, info.Scr.Supports4BitBus, info.Scr.SupportsCmd23));
+
+    private static string Hex(ulong value, int digits) => "0x" + value.ToString("x" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+}
+
+internal sealed record CidReport(string Raw, string Manufacturer, string Oem, string Product, string Revision, string Serial, string Made);
+
+internal sealed record CsdReport(string Raw, string Version, long MaxTransferRateHz, int ReadBlockLength);
+
+internal sealed record ScrReport(string Raw, string SpecVersion, bool Bus1Bit, bool Bus4Bit, bool Cmd23);
+
+/// <summary>What <c>read --json</c> and <c>write --json</c> print: the card, the transfer and its timing.
+/// <c>Data</c> (base64) only for a read without <c>--out</c>. No hash: .NET's hashes need OpenSSL, which
+/// a board's minimal root file system may lack; hash the <c>--out</c> file with sha256sum.</summary>
+internal sealed record TransferReport(
+    string Device,
+    string Direction,
+    long Lba,
+    int Blocks,
+    long Bytes,
+    string Mode,
+    string BlockCountMode,
+    double BringUpSeconds,
+    double TransferSeconds,
+    double BytesPerSecond,
+    string? Out,
+    string? Data,
+    CardReport Card);

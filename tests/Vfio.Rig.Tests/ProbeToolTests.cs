@@ -22,7 +22,7 @@ public sealed class ProbeToolTests(ITestOutputHelper output)
             ("dump", $"{probe} dump {device} {noIommu}"),
             ("decode", $"{probe} dump {device} {noIommu} --decode"),
             ("irq", $"{probe} irq {device} {noIommu} --count 10000 --json"),
-            ("unbind", $"{probe} unbind {device} --restore"),
+            ("unbind", $"{probe} unbind {device} --restore --json"),
             ("bad-device", $"{probe} dump no-such.mmc"));
         foreach (var (name, (exit, text)) in steps)
         {
@@ -50,7 +50,8 @@ public sealed class ProbeToolTests(ITestOutputHelper output)
         Assert.Contains("\"lost\": 0", steps["irq"].Output, StringComparison.Ordinal);
 
         Assert.Equal(0, steps["unbind"].ExitCode);
-        Assert.Contains($"now bound to {driver}", steps["unbind"].Output, StringComparison.Ordinal);
+        Assert.Contains($"\"driver\": \"{driver}\"", steps["unbind"].Output, StringComparison.Ordinal);
+        Assert.Contains("\"restored\": true", steps["unbind"].Output, StringComparison.Ordinal);
 
         Assert.Equal(1, steps["bad-device"].ExitCode);
         Assert.Contains("sdhci-probe list", steps["bad-device"].Output, StringComparison.Ordinal);

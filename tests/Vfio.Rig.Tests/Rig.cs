@@ -71,10 +71,15 @@ internal static class Rig
     })).Value;
 
     /// <summary>Runs several shell steps in one boot; each step's output and exit code come back by name.</summary>
-    public static Dictionary<string, (int ExitCode, string Output)> RunSteps(string arch, string payload, params (string Name, string Command)[] steps)
+    public static Dictionary<string, (int ExitCode, string Output)> RunSteps(string arch, string payload, params (string Name, string Command)[] steps) =>
+        RunSteps(arch, payload, [], steps);
+
+    /// <summary><see cref="RunSteps(string, string, ValueTuple{string, string}[])"/> with options for <c>rig run</c> (such as <c>--card-spec 3</c>).</summary>
+    public static Dictionary<string, (int ExitCode, string Output)> RunSteps(string arch, string payload, IReadOnlyList<string> rigOptions,
+        params (string Name, string Command)[] steps)
     {
         var script = string.Join("; ", steps.Select(s => $"echo '@@step {s.Name}'; ({s.Command}) 2>&1; echo \"@@exit $?\""));
-        var (_, output) = Run(arch, script, payload);
+        var (_, output) = Run(arch, script, payload, rigOptions: rigOptions);
         var results = new Dictionary<string, (int, string)>();
         string? name = null;
         var text = new System.Text.StringBuilder();
@@ -106,9 +111,11 @@ internal static class Rig
 
     /// <summary>Boots <paramref name="arch"/>, runs <paramref name="command"/> with <c>/bin/sh -c</c>,
     /// and returns the command's exit code and output (the kernel console goes to the rig's log).</summary>
-    public static (int ExitCode, string Output) Run(string arch, string command, string? payload = null, int timeoutSeconds = 240)
+    public static (int ExitCode, string Output) Run(string arch, string command, string? payload = null, int timeoutSeconds = 240,
+        IReadOnlyList<string>? rigOptions = null)
     {
         var args = new List<string> { "run", arch, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        args.AddRange(rigOptions ?? []);
         if (payload is not null)
         {
             args.AddRange(["--payload", payload]);

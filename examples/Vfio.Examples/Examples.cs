@@ -60,14 +60,13 @@ internal static class Examples
         Console.WriteLine($"version 0x{version:x4}, capabilities 0x{caps:x8}, " +
             $"base clock {BaseClockMhz.Get(caps)} MHz, spec 3.00+: {(regs.Read(HostVersion) & 0xFF) >= 2}");
 
-        var view = regs.View();                               // a ref struct for hot loops
-        uint sum = 0;
-        for (var offset = 0; offset < 0x100; offset += 4)
+        var responses = regs.Span<uint>(0x10, 4);            // a register array: checked once, one load per index
+        for (var i = 0; i < responses.Length; i++)
         {
-            sum += view.Read32(offset);
+            Console.Write($"response {i}: 0x{responses[i]:x8}  ");
         }
 
-        Console.WriteLine($"checksum of the first 0x100 bytes: 0x{sum:x8}");
+        Console.WriteLine();
         // end
     }
 

@@ -28,6 +28,7 @@ public sealed class ExampleTests(ITestOutputHelper output)
         Assert.Contains("0000:00:01.0: PCI, 9 regions, 5 IRQ indexes, IOMMU Type1v2", text, StringComparison.Ordinal);
         Assert.Contains("  region 0: 0x100 bytes, mmap True", text, StringComparison.Ordinal);
         Assert.Contains("version 0x2401, capabilities 0x057834b4", text, StringComparison.Ordinal);
+        Assert.Matches(@"response 0: 0x[0-9a-f]{8}  response 1: 0x[0-9a-f]{8}  response 2: 0x[0-9a-f]{8}  response 3: 0x[0-9a-f]{8}", text);
         Assert.Contains("interrupt: status 0x0001", text, StringComparison.Ordinal);
         Assert.Contains("async interrupt: fired 1 time(s)", text, StringComparison.Ordinal);
         Assert.Matches(@"64 KiB at IOVA 0x[0-9a-f]+", text);

@@ -164,7 +164,9 @@ def callgrind_counts(d):
 
 
 def loop_body(block_lines, label_re, jump_re, is_insn):
-    """Instructions from the loop head label to the loop's conditional back-edge (the widest one)."""
+    """Instructions from the loop head label to the loop's conditional back-edge: the narrowest loop of the
+    method, which is the measured one (the Span* methods also hold the inlined search of a sparse region's
+    areas, a wider loop that never runs for the benchmark's region)."""
     labels, best = {}, None
     insn_index = []
     for i, line in enumerate(block_lines):
@@ -176,7 +178,7 @@ def loop_body(block_lines, label_re, jump_re, is_insn):
         if j and j.group(2) in labels and j.group(1) not in ("jmp",):
             start = labels[j.group(2)]
             count = sum(1 for k in range(start, i + 1) if is_insn(block_lines[k]))
-            if best is None or i - start > best[1]:
+            if best is None or i - start < best[1]:
                 best = (count, i - start)
     return best[0] if best else None
 

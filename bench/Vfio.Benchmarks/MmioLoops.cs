@@ -278,7 +278,7 @@ public static unsafe class MmioLoops
         var span = r.Span<ulong>(0, Accesses);
         for (var i = 0; i < span.Length; i++)
         {
-            span[i] = (ulong)(i * 8);
+            span[i] = (ulong)(uint)i << 3; // zero-extended: one lea, like C's 64-bit counter
         }
     }
 

@@ -437,15 +437,10 @@ public sealed unsafe class MmioRegion : IDisposable
         if (typeof(T) != typeof(byte) && typeof(T) != typeof(ushort) && typeof(T) != typeof(uint) && typeof(T) != typeof(ulong))
             throw new NotSupportedException($"MMIO registers are byte, ushort, uint or ulong, not {typeof(T).Name}.");
         var width = sizeof(T);
-        var operation = $"Span<{typeof(T).Name}>";
         if (count < 0 || offset < 0 || offset > _length || (long)count * width > _length - offset)
-        {
-            throw new VfioException(operation, Name, Errno.EFAULT,
-                $"{count} registers of {width} bytes at offset 0x{offset:x} do not fit in the region of 0x{_length:x} bytes.");
-        }
-
+            ThrowSpan(typeof(T), width, offset, count, Errno.EFAULT);
         if ((offset & (width - 1)) != 0)
-            throw new VfioException(operation, Name, Errno.EINVAL, $"Offset 0x{offset:x} is not aligned to {width} bytes.");
+            ThrowSpan(typeof(T), width, offset, count, Errno.EINVAL);
 
         var bytes = (long)count * width;
         if (_base != null && offset + bytes <= _mappedLength)
@@ -456,8 +451,22 @@ public sealed unsafe class MmioRegion : IDisposable
                 return new MmioSpan<T>(new Span<T>((byte*)area.Mapping + (offset - area.Offset), count));
         }
 
-        throw new VfioException(operation, Name, Errno.EOPNOTSUPP,
-            $"0x{offset:x}..0x{offset + bytes:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); use Read{width * 8}/Write{width * 8}.");
+        ThrowSpan(typeof(T), width, offset, count, Errno.EOPNOTSUPP);
+        return default;
+    }
+
+    /// <summary>The errors of <see cref="Span{T}"/>, out of line: building the message allocates.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowSpan(Type type, int width, long offset, int count, int errno)
+    {
+        var end = offset + ((long)count * width);
+        throw new VfioException($"Span<{type.Name}>", Name, errno, errno switch
+        {
+            Errno.EFAULT => $"{count} registers of {width} bytes at offset 0x{offset:x} do not fit in the region of 0x{_length:x} bytes.",
+            Errno.EINVAL => $"Offset 0x{offset:x} is not aligned to {width} bytes.",
+            _ => $"0x{offset:x}..0x{end:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); use Read{width * 8}/Write{width * 8}.",
+        });
     }
 
     /// <summary>Everything off the fast path: a disposed region, a bad offset, or a region that is

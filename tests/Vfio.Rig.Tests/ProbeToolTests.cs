@@ -59,7 +59,8 @@ public sealed class ProbeToolTests(ITestOutputHelper output)
 }
 
 /// <summary>sdhci-probe init and read against QEMU's emulated card: the bytes must be the card image's
-/// (made on the host) and the kernel driver's (read in the same guest after the device is given back).</summary>
+/// (made on the host) and the kernel driver's (read in the same guest after the device is given back),
+/// in every transfer mode, interrupt-driven and with --poll.</summary>
 [Collection(nameof(GuestCollection))]
 public sealed class ProbeCardTests(ITestOutputHelper output)
 {
@@ -73,6 +74,7 @@ public sealed class ProbeCardTests(ITestOutputHelper output)
         var probe = $"/payload/sdhci-probe";
         var steps = new List<(string, string)> { ("init", $"{probe} init {device} --bind {noIommu}") };
         steps.AddRange(modes.Select(m => (m, $"{probe} read {device} --bind {noIommu} --lba {Lba} --count {Count} --mode {m} --out /tmp/{m}.bin && sha256sum < /tmp/{m}.bin")));
+        steps.Add(("poll", $"{probe} read {device} --bind {noIommu} --lba {Lba} --count {Count} --mode {modes[^1]} --poll --out /tmp/poll.bin && sha256sum < /tmp/poll.bin"));
         steps.Add(("kernel", $"sleep 1; dd if=/dev/{block} bs=512 skip={Lba} count={Count} 2>/dev/null | sha256sum"));
         if (arch == "arm64")
         {
@@ -92,7 +94,7 @@ public sealed class ProbeCardTests(ITestOutputHelper output)
         Assert.Contains("CID aa585951454d552101deadbeef006200", results["init"].Output, StringComparison.Ordinal); // QEMU's card: 'QEMU!', serial 0xdeadbeef
         Assert.Contains("Capacity: 67108864 bytes", results["init"].Output, StringComparison.Ordinal);
         Assert.Contains("4-bit bus", results["init"].Output, StringComparison.Ordinal);
-        foreach (var mode in modes)
+        foreach (var mode in modes.Append("poll"))
         {
             Assert.Equal(0, results[mode].ExitCode);
             Assert.Contains($"{expected}  -", results[mode].Output, StringComparison.Ordinal);

@@ -27,6 +27,30 @@ public sealed class LibcTests
     }
 
     [Fact]
+    public void The_interrupt_path_calls_return_the_errno_themselves()
+    {
+        using var fd = new SafeFd(Libc.eventfd(0, LibcConstants.EFD_CLOEXEC | LibcConstants.EFD_NONBLOCK));
+        Span<byte> value = stackalloc byte[8];
+        Span<pollfd> fds = [new pollfd { fd = fd.Fd, events = (short)LibcConstants.POLLIN }];
+
+        Assert.Equal(-Errno.EAGAIN, Libc.read_nonblocking_or_errno(fd.Fd, value));
+        Assert.Equal(0, Libc.poll_or_errno(fds, 0));
+
+        BinaryPrimitives.WriteUInt64LittleEndian(value, 5);
+        Assert.Equal(8, Libc.write(fd.Fd, value));
+        Assert.Equal(1, Libc.poll_or_errno(fds, 1000));
+        value.Clear();
+        Assert.Equal(8, Libc.read_nonblocking_or_errno(fd.Fd, value));
+        Assert.Equal(5UL, BinaryPrimitives.ReadUInt64LittleEndian(value));
+
+        // No such descriptor: the errno comes back negated (poll reports it per descriptor instead).
+        Assert.Equal(-Errno.EBADF, Libc.read_nonblocking_or_errno(-1, value));
+        fds[0].fd = int.MaxValue;
+        Assert.Equal(1, Libc.poll_or_errno(fds, 0));
+        Assert.Equal(LibcConstants.POLLNVAL, fds[0].revents);
+    }
+
+    [Fact]
     public void A_failed_open_names_the_call_the_path_and_the_errno()
     {
         const string Path = "/nonexistent/vfio.net/device";

@@ -138,7 +138,7 @@ public sealed class SparseRegionTests : IDisposable
 
         public int EventFd(uint initialValue, int flags) => _real.EventFd(initialValue, flags);
 
-        public nint Read(int fd, Span<byte> buffer) => _real.Read(fd, buffer);
+        public nint ReadNonBlocking(int fd, Span<byte> buffer) => _real.ReadNonBlocking(fd, buffer);
 
         public nint Write(int fd, ReadOnlySpan<byte> buffer) => _real.Write(fd, buffer);
 

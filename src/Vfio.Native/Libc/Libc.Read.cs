@@ -21,6 +21,24 @@ public static unsafe partial class Libc
         }
     }
 
+    /// <summary><c>read</c> from a descriptor opened non-blocking (an eventfd with <c>EFD_NONBLOCK</c>): returns
+    /// the byte count or <c>-errno</c> (<c>-EAGAIN</c> when nothing is there). Such a read never sleeps, so
+    /// the call skips the runtime's switch to preemptive GC mode and back
+    /// (<see cref="SuppressGCTransitionAttribute"/>) and its last-error bookkeeping. Never use it on a
+    /// descriptor that can block: a thread stuck in it would stall every garbage collection.</summary>
+    public static nint read_nonblocking_or_errno(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var read = ReadNoTransition(fd, p, (nuint)buffer.Length);
+            return read < 0 ? -Marshal.GetLastSystemError() : read;
+        }
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "read")]
+    [SuppressGCTransition]
+    private static partial nint ReadNoTransition(int fd, void* buf, nuint count);
+
     /// <summary><c>pread</c> into a span: returns the byte count, or -1 with errno set.</summary>
     public static nint pread(int fd, Span<byte> buffer, long offset)
     {

@@ -102,7 +102,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 
                 if ((fds[1].revents & LibcConstants.POLLIN) != 0)
                 {
-                    _ = _sys.Read(_wake.Fd, drain);
+                    _ = _sys.ReadNonBlocking(_wake.Fd, drain);
                     if (_disposed)
                     {
                         Complete(0, new ObjectDisposedException(nameof(EventFd)));

@@ -77,7 +77,7 @@ public sealed class EventFd : IDisposable
     public ulong TryRead()
     {
         Span<byte> value = stackalloc byte[8];
-        var read = _sys.Read(_fd.Fd, value);
+        var read = _sys.ReadNonBlocking(_fd.Fd, value);
         if (read == -Errno.EAGAIN)
         {
             return 0;

@@ -24,7 +24,9 @@ internal interface ISyscalls
 
     int EventFd(uint initialValue, int flags);
 
-    nint Read(int fd, Span<byte> buffer);
+    /// <summary>Reads from a descriptor opened non-blocking (the library's eventfds): the call never
+    /// sleeps, which lets the real one skip the runtime's GC-mode switch. Never pass a blocking descriptor.</summary>
+    nint ReadNonBlocking(int fd, Span<byte> buffer);
 
     nint Write(int fd, ReadOnlySpan<byte> buffer);
 

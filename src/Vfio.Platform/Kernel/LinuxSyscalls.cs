@@ -30,7 +30,8 @@ internal sealed class LinuxSyscalls : ISyscalls
 
     public int EventFd(uint initialValue, int flags) => Result(Libc.eventfd(initialValue, flags));
 
-    public nint Read(int fd, Span<byte> buffer) => Result(Libc.read(fd, buffer));
+    // The interrupt path (EventFd.Wait, the async waiter): poll, then a read that cannot block.
+    public nint ReadNonBlocking(int fd, Span<byte> buffer) => Libc.read_nonblocking_or_errno(fd, buffer);
 
     public nint Write(int fd, ReadOnlySpan<byte> buffer) => Result(Libc.write(fd, buffer));
 
@@ -38,7 +39,7 @@ internal sealed class LinuxSyscalls : ISyscalls
 
     public nint Pwrite(int fd, ReadOnlySpan<byte> buffer, long offset) => Result(Libc.pwrite(fd, buffer, offset));
 
-    public int Poll(Span<pollfd> fds, int timeoutMilliseconds) => Result(Libc.poll(fds, timeoutMilliseconds));
+    public int Poll(Span<pollfd> fds, int timeoutMilliseconds) => Libc.poll_or_errno(fds, timeoutMilliseconds);
 
     private static int Result(int value) => value < 0 ? -Marshal.GetLastPInvokeError() : value;
 

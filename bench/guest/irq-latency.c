@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	qsort(lat, serviced, sizeof *lat, cmp);
 	printf("irq.serviced=%d\nirq.lost=%d\n", serviced, lost);
 	if (serviced) {
-		printf("irq.p50_us=%.0f\nirq.p99_us=%.0f\nirq.p999_us=%.0f\nirq.max_us=%.0f\n",
+		printf("irq.p50_us=%.1f\nirq.p99_us=%.1f\nirq.p999_us=%.1f\nirq.max_us=%.1f\n",
 		       lat[serviced / 2], lat[(int)(serviced * 0.99)], lat[(int)(serviced * 0.999)], lat[serviced - 1]);
 	}
 	return lost ? 5 : 0;

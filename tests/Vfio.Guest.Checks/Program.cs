@@ -409,10 +409,10 @@ internal static class Checks
         Put("irq.lost", lost);
         if (latencies.Count > 0)
         {
-            Put("irq.p50_us", Math.Round(latencies[latencies.Count / 2]));
-            Put("irq.p99_us", Math.Round(latencies[(int)(latencies.Count * 0.99)]));
-            Put("irq.p999_us", Math.Round(latencies[(int)(latencies.Count * 0.999)]));
-            Put("irq.max_us", Math.Round(latencies[^1]));
+            Put("irq.p50_us", Math.Round(latencies[latencies.Count / 2], 1));
+            Put("irq.p99_us", Math.Round(latencies[(int)(latencies.Count * 0.99)], 1));
+            Put("irq.p999_us", Math.Round(latencies[(int)(latencies.Count * 0.999)], 1));
+            Put("irq.max_us", Math.Round(latencies[^1], 1));
         }
 
         // Nothing pending now: a wait must time out rather than see a stale event.

@@ -142,6 +142,23 @@ internal static class Examples
         // end
     }
 
+    public static void PhysicalDma(string name)
+    {
+        // example: physical-dma
+        // No IOMMU (the ZynqMP rig, a board whose SMMU the kernel does not drive): the device is given
+        // physical addresses. Unsafe, so only for a container opened with AllowNoIommu; needs root and a
+        // reserved huge page (echo 1 > /proc/sys/vm/nr_hugepages).
+        using var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = true });
+        var device = container.OpenGroupOf(name).OpenDevice(name);
+        PhysicalDmaSpace space = device.PhysicalDmaSpace ?? throw new InvalidOperationException("behind an IOMMU: use DmaSpace");
+        using var buffer = DmaBuffer.Allocate(2 << 20, hugePages: true); // one huge page: contiguous, never moved
+        using (var mapping = space.MapDma(buffer))                        // reads /proc/self/pagemap
+        {
+            Console.WriteLine($"2 MiB at physical address 0x{mapping.Iova:x}");
+        }
+        // end
+    }
+
     public static void IommufdDevice(string name)
     {
         if (!Iommufd.IsAvailableFor(name))

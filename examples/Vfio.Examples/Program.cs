@@ -1,11 +1,11 @@
 using Vfio.Examples;
 
 // vfio-examples EXAMPLE DEVICE [--noiommu]
-// EXAMPLE: open, registers, interrupt, interrupt-async, dma, iommufd, bind, errors, all
+// EXAMPLE: open, registers, interrupt, interrupt-async, dma, physical-dma, iommufd, bind, errors, all
 // Each example is a method of Examples.cs and a snippet of docs/api-guide.md.
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: vfio-examples open|registers|interrupt|interrupt-async|dma|iommufd|bind|errors|all DEVICE [--noiommu]");
+    Console.Error.WriteLine("usage: vfio-examples open|registers|interrupt|interrupt-async|dma|physical-dma|iommufd|bind|errors|all DEVICE [--noiommu]");
     return 2;
 }
 
@@ -24,6 +24,7 @@ foreach (var example in args[0] == "all" ? all : [args[0]])
             case "interrupt": Examples.Interrupt(device, noIommu); break;
             case "interrupt-async": await Examples.InterruptAsync(device, noIommu).ConfigureAwait(false); break;
             case "dma": Examples.Dma(device); break;
+            case "physical-dma": Examples.PhysicalDma(device); break; // no-IOMMU devices only: not part of "all"
             case "iommufd": Examples.IommufdDevice(device); break;
             case "bind": Examples.Bind(device, noIommu); break;
             case "errors": Examples.Errors(); break;

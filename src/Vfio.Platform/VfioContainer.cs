@@ -326,7 +326,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
                 throw new VfioException(operation, Options.ContainerPath, Errno.EINVAL, "Attach a group first: the container picks its IOMMU back-end then.");
             case VfioIommuType.NoIommu:
                 throw new VfioException(operation, Options.ContainerPath, Errno.EPERM,
-                    "DMA mapping is unavailable in no-IOMMU mode: there is no IOMMU to translate device addresses, and userspace cannot safely learn physical addresses.");
+                    "DMA mapping is unavailable in no-IOMMU mode: there is no IOMMU to translate device addresses. VfioDevice.PhysicalDmaSpace gives the device physical addresses of huge-page buffers instead.");
         }
     }
 

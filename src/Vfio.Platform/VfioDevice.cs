@@ -27,6 +27,7 @@ public sealed class VfioDevice : IDisposable
     private readonly List<IDisposable> _owned = [];
     private ReleaseRequestWatcher? _releaseWatcher;
     private EventHandler<VfioReleaseRequestedEventArgs>? _releaseRequested;
+    private PhysicalDmaSpace? _physicalDma;
 
     private VfioDevice(IVfioDeviceOwner owner, KernelFd fd, string name, vfio_device_info info)
     {
@@ -65,6 +66,11 @@ public sealed class VfioDevice : IDisposable
     /// <summary>Where DMA mappings for this device are made: its container (type1) or its iommufd address
     /// space. Null in no-IOMMU mode, where DMA mapping is unavailable.</summary>
     public IDmaSpace? DmaSpace => _owner.DmaSpace;
+
+    /// <summary>For a device in a no-IOMMU group only: DMA by physical address, with huge-page buffers
+    /// (see <see cref="Dma.PhysicalDmaSpace"/> for what that needs and risks). Null behind an IOMMU, where
+    /// <see cref="DmaSpace"/> is the way.</summary>
+    public PhysicalDmaSpace? PhysicalDmaSpace => _owner is VfioGroup { IsNoIommu: true } ? _physicalDma ??= new PhysicalDmaSpace(Sys, Name) : null;
 
     internal ISyscalls Sys => _owner.Sys;
 

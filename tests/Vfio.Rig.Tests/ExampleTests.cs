@@ -5,7 +5,8 @@ using Xunit;
 namespace Vfio.Rig.Tests;
 
 /// <summary>The API guide's examples (examples/Vfio.Examples) run against the real device: vfio-pci with the
-/// type1 IOMMU on x86_64, and the same plus the iommufd back-end behind the SMMUv3 on arm64-virt.</summary>
+/// type1 IOMMU on x86_64, and the same plus the iommufd back-end behind the SMMUv3 on arm64-virt; DMA by
+/// physical address on the ZynqMP guest, which has no IOMMU.</summary>
 [Collection(nameof(GuestCollection))]
 public sealed class ExampleTests(ITestOutputHelper output)
 {
@@ -41,6 +42,23 @@ public sealed class ExampleTests(ITestOutputHelper output)
         {
             Assert.Contains("iommufd: not available", text, StringComparison.Ordinal); // Debian's 6.1 has no IOMMUFD
         }
+    }
+
+    [Fact]
+    public void The_physical_DMA_example_gets_a_huge_pages_address_for_the_no_IOMMU_controller()
+    {
+        Rig.RequireRig("arm64");
+        var payload = Publish("linux-arm64");
+
+        var (exit, text) = Rig.Run("arm64", "echo 1 > /proc/sys/vm/nr_hugepages; rig-bind-vfio ff170000.mmc >/dev/null && /payload/vfio-examples physical-dma ff170000.mmc", payload);
+        output.WriteLine(text);
+
+        Assert.Equal(0, exit);
+        var match = System.Text.RegularExpressions.Regex.Match(text, "2 MiB at physical address 0x([0-9a-f]+)");
+        Assert.True(match.Success, "no physical address printed");
+        var address = Convert.ToUInt64(match.Groups[1].Value, 16);
+        Assert.Equal(0UL, address % (2 << 20)); // a huge page starts on a 2 MiB boundary
+        Assert.InRange(address, 1UL << 21, (1UL << 30) - (2 << 20)); // inside the guest's 1 GiB of RAM at 0 (not page 0)
     }
 
     private static string Publish(string rid) => Published.GetOrAdd(rid, r => new Lazy<string>(() =>

@@ -115,6 +115,10 @@ internal sealed class FakeSdController : IRegisterIo
     /// <summary>ADMA descriptor fetches fail (as if the table were unreachable).</summary>
     public bool AdmaFault { get; set; }
 
+    /// <summary>QEMU from 6.0 on (its CVE-2021-3409 fix): an SDMA System Address written while a transfer
+    /// is in progress is ignored, so a transfer paused at a buffer boundary never resumes.</summary>
+    public bool SdmaResumeIgnored { get; set; }
+
     /// <summary>Every register reads all ones, as a clock-gated controller on a real ZynqMP does.</summary>
     public bool Dead { get; set; }
 
@@ -566,7 +570,7 @@ internal sealed class FakeSdController : IRegisterIo
     private void SdmaAddressWritten(uint value)
     {
         SdmaAddressWrites.Add(value);
-        if (!_sdmaPaused)
+        if (!_sdmaPaused || SdmaResumeIgnored)
             return;
         _sdmaPaused = false;
         _sdmaAddress = value;

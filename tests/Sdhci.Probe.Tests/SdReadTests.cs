@@ -94,6 +94,21 @@ public class SdReadTests
     }
 
     [Fact]
+    public void SDMA_that_does_not_resume_after_a_boundary_times_out_naming_QEMUs_behaviour_and_ADMA2()
+    {
+        var rig = SdRig.Initialized();
+        rig.Fake.SdmaResumeIgnored = true;
+        var dma = Dma(rig, length: 64 * 1024, address: 0x8007_C000);
+
+        var error = Assert.Throws<SdhciException>(() => rig.Card.ReadBlocks(77, 64, SdhciTransferMode.Sdma, dma));
+
+        Assert.Equal(SdhciError.Timeout, error.Error);
+        Assert.Contains("did not resume at 0x80080000", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CVE-2021-3409", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--mode adma2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SDMA_crossing_a_512_KiB_boundary_is_resumed_at_the_next_boundary()
     {
         var rig = SdRig.Initialized();

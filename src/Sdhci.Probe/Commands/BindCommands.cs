@@ -20,7 +20,7 @@ internal static class BindCommands
     {
         var device = CommonOptions.Device();
         var unsafeInterrupts = new Option<bool>("--unsafe-interrupts") { Description = "Set vfio_iommu_type1.allow_unsafe_interrupts: needed where the interrupt controller cannot remap interrupts. Unsafe." };
-        var noIommu = new Option<bool>("--noiommu") { Description = "Turn on VFIO's no-IOMMU mode (vfio.enable_unsafe_noiommu_mode) so a device behind no IOMMU gets a group. Unsafe: no isolation, no DMA mapping." };
+        var noIommu = new Option<bool>("--noiommu") { Description = "Turn on VFIO's no-IOMMU mode (vfio.enable_unsafe_noiommu_mode) so a device behind no IOMMU gets a group. Unsafe: no isolation, and DMA only by physical address." };
         var force = new Option<bool>("--force") { Description = "Bind even though a file system on the card is mounted." };
         var json = CommonOptions.Json();
         var sysfs = CommonOptions.SysfsRoot();

@@ -558,9 +558,22 @@ public sealed class SdhciHost
             return;
         }
 
+        var resumed = false;
         while (true)
         {
-            var got = WaitFor(context, I.TransferComplete | I.DmaInterrupt, Options.DataTimeout, "Transfer Complete");
+            I got;
+            try
+            {
+                got = WaitFor(context, I.TransferComplete | I.DmaInterrupt, Options.DataTimeout, "Transfer Complete");
+            }
+            catch (SdhciException e) when (resumed && e.Error == SdhciError.Timeout)
+            {
+                throw new SdhciException(SdhciError.Timeout,
+                    e.Message + $" The transfer had paused at an SDMA buffer boundary and did not resume at 0x{sdmaAddress:x}: QEMU (6.0 on, 7.2 in the rig) " +
+                    "ignores the SDMA address written during a transfer (its fix for CVE-2021-3409). Use --mode adma2 there.",
+                    context.Index, context.Application, e.InterruptStatus);
+            }
+
             if ((got & I.TransferComplete) != 0)
                 break;
             if (data.Mode == SdhciTransferMode.Sdma)
@@ -568,6 +581,7 @@ public sealed class SdhciHost
                 // The controller paused at a buffer boundary: hand it the next one (what sdhci.c does).
                 sdmaAddress = (sdmaAddress & ~(ulong)(SdmaBoundary - 1)) + SdmaBoundary;
                 _io.Write(R.SdmaSystemAddress, sdmaAddress);
+                resumed = true;
             }
         }
 

@@ -134,6 +134,46 @@ public sealed class EventFdAsyncTests
     }
 
     [Fact]
+    public async Task A_signal_with_no_wait_pending_is_kept_for_the_next_wait_and_the_waiter_thread_comes_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var eventFd = EventFd.Create();
+        var first = eventFd.WaitAsync(ct).AsTask(); // starts the waiter thread
+        eventFd.Signal(1);
+        Assert.Equal(1UL, await first);
+
+        for (var round = 0; round < 50; round++)
+        {
+            // Fired while nothing waits: the thread must park, leaving the count to the next wait.
+            eventFd.Signal(2);
+            await Task.Delay(round % 5 == 0 ? 20 : 0, ct);
+            Assert.Equal(2UL, await eventFd.WaitAsync(ct));
+
+            // The next wait arms a parked (or polling) thread; a later signal must reach it.
+            var wait = eventFd.WaitAsync(ct).AsTask();
+            await Task.Delay(round % 3 == 0 ? 5 : 0, ct);
+            eventFd.Signal(3);
+            Assert.Equal(3UL, await wait.WaitAsync(TimeSpan.FromSeconds(5), ct));
+        }
+    }
+
+    [Fact]
+    public async Task Disposing_a_waiter_whose_thread_is_parked_returns()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var eventFd = EventFd.Create();
+        var first = eventFd.WaitAsync(ct).AsTask();
+        eventFd.Signal(1);
+        await first;
+        eventFd.Signal(1); // nothing waits: the thread parks
+        await Task.Delay(50, ct);
+
+        var dispose = Task.Run(eventFd.Dispose, ct);
+
+        await dispose.WaitAsync(TimeSpan.FromSeconds(5), ct); // joins the thread: it must have left the park
+    }
+
+    [Fact]
     public async Task Only_one_async_wait_may_be_pending()
     {
         using var eventFd = EventFd.Create();

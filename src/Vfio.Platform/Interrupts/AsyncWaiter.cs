@@ -9,7 +9,11 @@ namespace Vfio.Platform.Interrupts;
 /// and completes a reusable <see cref="IValueTaskSource{TResult}"/>. After the first await nothing is
 /// allocated per wait, and a wake-up costs one poll return and one continuation, no timer slices.
 /// Continuations run on the waiter thread (the lowest latency); a handler that blocks delays the next
-/// wait of the same interrupt only.</summary>
+/// wait of the same interrupt only.
+/// <para>The thread goes back to poll as soon as a wait completes, so arming the next wait costs no
+/// thread wake-up; it parks (on a semaphore) only when the eventfd fires while no wait is pending, and
+/// the next arm releases it. Parking and arming meet Dekker-style: each side publishes its flag with a
+/// full fence, then reads the other's, so at least one of them sees the other.</para></summary>
 internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 {
     private readonly ISyscalls _sys;
@@ -20,7 +24,9 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
     private ManualResetValueTaskSourceCore<ulong> _core = new() { RunContinuationsAsynchronously = false };
     private CancellationTokenRegistration _registration;
     private CancellationToken _token;
-    private int _busy;
+    private int _busy;      // a wait is taken (WaitAsync to Complete): refuses a second one
+    private int _pending;   // ... and published: the waiter thread may complete it
+    private int _parked;    // the waiter thread is (about to be) blocked on _armed
     private volatile bool _disposed;
 
     public AsyncWaiter(ISyscalls sys, EventFd target)
@@ -32,6 +38,9 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = $"vfio-irq-wait {target.Fd}" };
         _thread.Start();
     }
+
+    /// <summary>The thread saw the eventfd fire while no wait was pending, and waits for the next arm.</summary>
+    public bool IsParked => Volatile.Read(ref _parked) != 0;
 
     public ValueTask<ulong> WaitAsync(CancellationToken cancellationToken)
     {
@@ -48,8 +57,14 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
             _registration = cancellationToken.UnsafeRegister(static state => ((AsyncWaiter)state!).Wake(), this);
         }
 
-        _armed.Release();
-        return new ValueTask<ulong>(this, _core.Version);
+        var task = new ValueTask<ulong>(this, _core.Version);
+        Interlocked.Exchange(ref _pending, 1);
+        if (Interlocked.Exchange(ref _parked, 0) == 1)
+        {
+            _armed.Release(); // the thread had parked on an event nobody waited for
+        }
+
+        return task;
     }
 
     private void Run()
@@ -72,11 +87,17 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
         Span<byte> drain = stackalloc byte[8];
         while (true)
         {
-            _armed.Wait();
+            fds[0] = new pollfd { fd = _target.Fd, events = (short)LibcConstants.POLLIN };
+            fds[1] = new pollfd { fd = _wake.Fd, events = (short)LibcConstants.POLLIN };
+            var ready = _disposed ? 0 : _sys.Poll(fds, -1);
+            if (ready == -Errno.EINTR)
+            {
+                continue;
+            }
+
             if (_disposed)
             {
-                // Disposed before this thread got to the wait it was armed for: end that wait too.
-                if (Volatile.Read(ref _busy) != 0)
+                if (Volatile.Read(ref _pending) != 0)
                 {
                     Complete(0, new ObjectDisposedException(nameof(EventFd)));
                 }
@@ -84,48 +105,55 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
                 return;
             }
 
-            while (true)
+            if (ready < 0)
             {
-                fds[0] = new pollfd { fd = _target.Fd, events = (short)LibcConstants.POLLIN };
-                fds[1] = new pollfd { fd = _wake.Fd, events = (short)LibcConstants.POLLIN };
-                var ready = _sys.Poll(fds, -1);
-                if (ready == -Errno.EINTR)
+                if (Volatile.Read(ref _pending) != 0)
                 {
+                    Complete(0, new VfioException("poll(eventfd)", "interrupt", -ready));
+                }
+
+                Park(); // nothing to wait for until the next arm, which may poll again
+                continue;
+            }
+
+            if ((fds[1].revents & LibcConstants.POLLIN) != 0)
+            {
+                _ = _sys.ReadNonBlocking(_wake.Fd, drain);
+                if (Volatile.Read(ref _pending) != 0 && _token.IsCancellationRequested)
+                {
+                    Complete(0, new OperationCanceledException(_token));
+                    continue;
+                }
+            }
+
+            if ((fds[0].revents & LibcConstants.POLLIN) != 0)
+            {
+                if (Volatile.Read(ref _pending) == 0)
+                {
+                    Park(); // fired with no wait pending: leave the count for the next wait
                     continue;
                 }
 
-                if (ready < 0)
+                var count = _target.TryRead();
+                if (count != 0)
                 {
-                    Complete(0, new VfioException("poll(eventfd)", "interrupt", -ready));
-                    break;
-                }
-
-                if ((fds[1].revents & LibcConstants.POLLIN) != 0)
-                {
-                    _ = _sys.ReadNonBlocking(_wake.Fd, drain);
-                    if (_disposed)
-                    {
-                        Complete(0, new ObjectDisposedException(nameof(EventFd)));
-                        return;
-                    }
-
-                    if (_token.IsCancellationRequested)
-                    {
-                        Complete(0, new OperationCanceledException(_token));
-                        break;
-                    }
-                }
-
-                if ((fds[0].revents & LibcConstants.POLLIN) != 0)
-                {
-                    var count = _target.TryRead();
-                    if (count != 0)
-                    {
-                        Complete(count, null);
-                        break;
-                    }
+                    Complete(count, null);
                 }
             }
+        }
+    }
+
+    /// <summary>Blocks the waiter thread until a wait is armed or the waiter is disposed.</summary>
+    private void Park()
+    {
+        Interlocked.Exchange(ref _parked, 1);
+        if (Volatile.Read(ref _pending) == 0 && !_disposed)
+        {
+            _armed.Wait();
+        }
+        else if (Interlocked.Exchange(ref _parked, 0) == 0)
+        {
+            _armed.Wait(); // the arm (or Dispose) took the flag: its Release is on the way
         }
     }
 
@@ -133,6 +161,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
     {
         _registration.Dispose();
         _registration = default;
+        Volatile.Write(ref _pending, 0);
         Volatile.Write(ref _busy, 0);
         if (error is null)
         {
@@ -169,7 +198,10 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 
         _disposed = true;
         Wake();
-        _armed.Release();
+        if (Interlocked.Exchange(ref _parked, 0) == 1)
+        {
+            _armed.Release();
+        }
         if (Thread.CurrentThread != _thread)
         {
             _thread.Join();

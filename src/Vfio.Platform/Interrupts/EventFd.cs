@@ -95,10 +95,17 @@ public sealed class EventFd : IDisposable
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        var immediate = TryRead();
-        if (immediate != 0)
+
+        // A count already there completes at once, on this thread. Once the waiter thread runs it
+        // reports that itself: only when it parked (it saw the eventfd fire with no wait pending) can
+        // a count be waiting; while it polls, a read here would find nothing and cost a system call.
+        if (_waiter is null || _waiter.IsParked)
         {
-            return new ValueTask<ulong>(immediate);
+            var immediate = TryRead();
+            if (immediate != 0)
+            {
+                return new ValueTask<ulong>(immediate);
+            }
         }
 
         _waiter ??= new AsyncWaiter(_sys, this);

@@ -158,6 +158,33 @@ public sealed class EventFdAsyncTests
     }
 
     [Fact]
+    public async Task A_continuation_that_disposes_the_eventfd_on_the_waiter_thread_ends_it_cleanly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        for (var round = 0; round < 20; round++)
+        {
+            var eventFd = EventFd.Create();
+            var disposed = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            OnWaiterThread(eventFd.WaitAsync(ct), () =>
+            {
+                eventFd.Dispose();
+                disposed.SetResult(Environment.CurrentManagedThreadId);
+            });
+
+            eventFd.Signal(1);
+            Assert.NotEqual(Environment.CurrentManagedThreadId, await disposed.Task.WaitAsync(TimeSpan.FromSeconds(5), ct));
+        }
+
+        await Task.Delay(100, ct); // an exception on a waiter thread would have ended the process by now
+    }
+
+    /// <summary>Runs <paramref name="continuation"/> when <paramref name="wait"/> completes, inline on the
+    /// waiter thread: without a synchronization context (ConfigureAwait(false)), nothing posts it elsewhere,
+    /// so the waiter thread returns into its loop only after it.</summary>
+    private static void OnWaiterThread(ValueTask<ulong> wait, Action continuation) =>
+        wait.ConfigureAwait(false).GetAwaiter().OnCompleted(continuation);
+
+    [Fact]
     public async Task Disposing_a_waiter_whose_thread_is_parked_returns()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -85,14 +85,22 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
     {
         Span<pollfd> fds = stackalloc pollfd[2];
         Span<byte> drain = stackalloc byte[8];
+        // The numbers, taken once: a continuation running on this thread may dispose the EventFd (and
+        // close its descriptor) before the loop comes round; _disposed is checked before every poll.
+        var target = _target.Fd;
+        var wake = _wake.Fd;
         while (true)
         {
-            fds[0] = new pollfd { fd = _target.Fd, events = (short)LibcConstants.POLLIN };
-            fds[1] = new pollfd { fd = _wake.Fd, events = (short)LibcConstants.POLLIN };
-            var ready = _disposed ? 0 : _sys.Poll(fds, -1);
-            if (ready == -Errno.EINTR)
+            var ready = 0;
+            if (!_disposed)
             {
-                continue;
+                fds[0] = new pollfd { fd = target, events = (short)LibcConstants.POLLIN };
+                fds[1] = new pollfd { fd = wake, events = (short)LibcConstants.POLLIN };
+                ready = _sys.Poll(fds, -1);
+                if (ready == -Errno.EINTR)
+                {
+                    continue;
+                }
             }
 
             if (_disposed)
@@ -118,7 +126,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 
             if ((fds[1].revents & LibcConstants.POLLIN) != 0)
             {
-                _ = _sys.ReadNonBlocking(_wake.Fd, drain);
+                _ = _sys.ReadNonBlocking(wake, drain);
                 if (Volatile.Read(ref _pending) != 0 && _token.IsCancellationRequested)
                 {
                     Complete(0, new OperationCanceledException(_token));

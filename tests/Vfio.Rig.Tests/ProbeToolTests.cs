@@ -24,10 +24,7 @@ public sealed class ProbeToolTests(ITestOutputHelper output)
             ("irq", $"{probe} irq {device} {noIommu} --count 10000 --json"),
             ("unbind", $"{probe} unbind {device} --restore --json"),
             ("bad-device", $"{probe} dump no-such.mmc"));
-        foreach (var (name, (exit, text)) in steps)
-        {
-            output.WriteLine($"--- {name} (exit {exit})\n{text}");
-        }
+        Rig.Log(output, steps);
 
         Assert.Equal(0, steps["list"].ExitCode);
         Assert.Contains($"{device}", steps["list"].Output, StringComparison.Ordinal);
@@ -80,13 +77,9 @@ public sealed class ProbeCardTests(ITestOutputHelper output)
         steps.Add(("kernel", $"sleep 1; dd if=/dev/{block} bs=512 skip={Lba} count={Count} 2>/dev/null | sha256sum"));
 
         var results = Rig.RunSteps(arch, Rig.Probe(arch), [.. steps]);
-        foreach (var (name, (exit, text)) in results)
-        {
-            output.WriteLine($"--- {name} (exit {exit})\n{text}");
-        }
+        Rig.Log(output, results);
 
-        var image = File.ReadAllBytes(Rig.CardImage()).AsSpan(Lba * 512, Count * 512);
-        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(image));
+        var expected = Rig.CardHash(Lba, Count);
 
         Assert.Equal(0, results["init"].ExitCode);
         Assert.Contains("CID aa585951454d552101deadbeef006200", results["init"].Output, StringComparison.Ordinal); // QEMU's card: 'QEMU!', serial 0xdeadbeef

@@ -135,6 +135,54 @@ internal static class Rig
         output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains('=', StringComparison.Ordinal) && !l.StartsWith('#'))
             .Select(l => l.Split('=', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1]);
 
+    /// <summary>Writes each step's exit code and output to the test's log (shown when it fails).</summary>
+    public static void Log(ITestOutputHelper output, Dictionary<string, (int ExitCode, string Output)> results)
+    {
+        foreach (var (name, (exit, text)) in results)
+        {
+            output.WriteLine($"--- {name} (exit {exit})\n{text}");
+        }
+    }
+
+    /// <summary>SHA-256 of <paramref name="count"/> blocks of the card image from block <paramref name="first"/>,
+    /// in lower-case hex as the guest's <c>sha256sum</c> prints it.</summary>
+    public static string CardHash(int first, int count) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(CardBytes.Value.AsSpan(first * 512, count * 512)));
+
+    /// <summary>Checks a step <c>sdhci-probe read ... --json --out F &amp;&amp; sha256sum &lt; F</c>: it succeeded, the
+    /// bytes it wrote are the card image's <paramref name="count"/> blocks from <paramref name="first"/>, and its
+    /// JSON report says so. Returns the report for the caller's own checks.</summary>
+    public static System.Text.Json.JsonElement AssertProbeRead((int ExitCode, string Output) step, int first, int count)
+    {
+        Assert.Equal(0, step.ExitCode);
+        Assert.Contains($"{CardHash(first, count)}  -", step.Output, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(step.Output[..(step.Output.LastIndexOf('}') + 1)]);
+        var report = json.RootElement.Clone();
+        Assert.Equal(first, report.GetProperty("lba").GetInt64());
+        Assert.Equal(count * 512L, report.GetProperty("bytes").GetInt64());
+        Assert.True(report.GetProperty("transferSeconds").GetDouble() > 0);
+        return report;
+    }
+
+    /// <summary>A step for a probe command expected to fail: runs it, then prints its exit code (<c>rc=N</c>)
+    /// and where the device's driver link points (<paramref name="deviceDirectory"/>: its /sys/bus/*/devices entry).</summary>
+    public static string Refused(string command, string deviceDirectory) => $"{command}; echo rc=$?; readlink {deviceDirectory}/driver";
+
+    /// <summary>Checks a <see cref="Refused"/> step: exit code <paramref name="exitCode"/>, every one of
+    /// <paramref name="messages"/> in the output, and the device on <paramref name="driver"/> afterwards.</summary>
+    public static void AssertRefused((int ExitCode, string Output) step, int exitCode, string driver, params string[] messages)
+    {
+        Assert.Contains($"rc={exitCode}\n", step.Output, StringComparison.Ordinal);
+        foreach (var message in messages)
+        {
+            Assert.Contains(message, step.Output, StringComparison.Ordinal);
+        }
+
+        Assert.EndsWith($"/drivers/{driver}", step.Output.Trim(), StringComparison.Ordinal);
+    }
+
+    private static readonly Lazy<byte[]> CardBytes = new(() => File.ReadAllBytes(CardImage()));
+
     /// <summary>The path of the SD card image the guests boot with.</summary>
     public static string CardImage()
     {

@@ -14,7 +14,7 @@ public sealed class Arm64AbiOracleTests(ITestOutputHelper output)
     public void Every_generated_item_matches_gcc_on_arm64()
     {
         Rig.RequireRig("arm64");
-        Prerequisite.Require(Repository.OnPath("aarch64-linux-gnu-gcc"), "aarch64-linux-gnu-gcc (tools/vm/prepare-host installs gcc-aarch64-linux-gnu)");
+        Prerequisite.Require(Repository.OnPath("aarch64-linux-gnu-gcc"), "aarch64-linux-gnu-gcc (tools/setup-host installs gcc-aarch64-linux-gnu)");
         var include = Repository.UapiInclude;
         Prerequisite.Require(include is not null, "linux-source-6.12 (apt-get install linux-source-6.12)");
         var payload = Rig.GuestChecks("arm64");

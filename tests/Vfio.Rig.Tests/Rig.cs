@@ -17,7 +17,7 @@ internal static class Rig
     {
         Prerequisite.Require(File.Exists(Script), "tools/vm/rig");
         var qemu = RidOf(arch) == "linux-arm64" ? "qemu-system-aarch64" : "qemu-system-x86_64";
-        Prerequisite.Require(Repository.OnPath(qemu), $"{qemu} (tools/vm/prepare-host installs it)");
+        Prerequisite.Require(Repository.OnPath(qemu), $"{qemu} (tools/setup-host installs it)");
     }
 
     /// <summary>The .NET runtime identifier of a rig guest (arm64, arm64-virt: linux-arm64; x86_64: linux-x64).</summary>

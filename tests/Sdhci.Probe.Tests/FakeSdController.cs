@@ -122,6 +122,17 @@ internal sealed class FakeSdController : IRegisterIo
     /// <summary>Every register reads all ones, as a clock-gated controller on a real ZynqMP does.</summary>
     public bool Dead { get; set; }
 
+    /// <summary>The slot's write-protect switch is on: Present State bit 19 (Write Protect Switch Pin Level) reads 0.</summary>
+    public bool WriteProtectSwitch { get; set; }
+
+    /// <summary>Data phases started so far (each data command's, the SCR's included).</summary>
+    public int DataPhases { get; private set; }
+
+    private readonly Dictionary<int, SdhciInterrupt> _dataPhaseErrors = [];
+
+    /// <summary>The data phase numbered <paramref name="phase"/> (1 = the first, see <see cref="DataPhases"/>) fails with <paramref name="error"/>.</summary>
+    public void FailDataPhase(int phase, SdhciInterrupt error) => _dataPhaseErrors[phase] = error;
+
     public void Attach(FakeDmaMemory memory) => _bus.Add(memory);
 
     /// <summary>Makes the next <paramref name="times"/> runs of the command fail with <paramref name="error"/> instead of reaching the card.</summary>
@@ -239,7 +250,7 @@ internal sealed class FakeSdController : IRegisterIo
             present |= _data!.Read ? 1u << 11 : 1u << 10;
         if (CardInserted)
             present |= (1u << 16) | (1u << 17) | (1u << 18);
-        present |= (1u << 19) | (0xFu << 20) | (1u << 24); // write enabled, DAT3:0 and CMD high
+        present |= (WriteProtectSwitch ? 0 : 1u << 19) | (0xFu << 20) | (1u << 24); // write enabled unless switched, DAT3:0 and CMD high
         return present;
     }
 
@@ -415,6 +426,8 @@ internal sealed class FakeSdController : IRegisterIo
             throw new InvalidOperationException($"CMD{index}: block count 0.");
         _blockIndex = 0;
         _data = data;
+        if (_dataPhaseErrors.Remove(++DataPhases, out var planned))
+            NextDataError = planned;
 
         if (NextDataError != SdhciInterrupt.None)
         {

@@ -62,6 +62,16 @@ public enum SdBlockCountMode
     Cmd23,
 }
 
+/// <summary>Takes the blocks of one read command as they arrive; the span is only valid during the call.</summary>
+/// <param name="lba">The first of the blocks.</param>
+/// <param name="blocks">Whole 512-byte blocks.</param>
+public delegate void SdBlockSink(long lba, ReadOnlySpan<byte> blocks);
+
+/// <summary>Fills the blocks of one write command, all of the span, or throws.</summary>
+/// <param name="lba">Where the first of the blocks will be written.</param>
+/// <param name="blocks">Whole 512-byte blocks to fill.</param>
+public delegate void SdBlockSource(long lba, Span<byte> blocks);
+
 /// <summary>What the bring-up learned about the card.</summary>
 /// <param name="Type">SDSC v1, SDSC, or SDHC/SDXC.</param>
 /// <param name="Ocr">The OCR of the last ACMD41 (bit 31 ready, bit 30 CCS, bits 23:8 voltage window).</param>
@@ -278,6 +288,31 @@ public sealed class SdCard
         Transfer(SdhciTransferDirection.Read, lba, destination, mode, dma, progress);
 
     /// <summary>
+    /// Reads <paramref name="count"/> blocks from <paramref name="lba"/>, handing each command's blocks to
+    /// <paramref name="sink"/> as they arrive. One buffer of one command's blocks is reused throughout, so
+    /// a read of a whole card holds no more than <see cref="SdCardOptions.MaxBlocksPerCommand"/> blocks
+    /// (or the DMA memory's worth) at a time.
+    /// </summary>
+    /// <param name="lba">The first block.</param>
+    /// <param name="count">Blocks to read.</param>
+    /// <param name="sink">Takes each command's blocks, in order.</param>
+    /// <param name="mode">PIO, SDMA or ADMA2.</param>
+    /// <param name="dma">DMA memory for SDMA and ADMA2; each command fills it once.</param>
+    /// <param name="progress">Told the number of blocks read so far after every command (and after the sink took them).</param>
+    /// <exception cref="InvalidOperationException">The card is not initialized.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is beyond the card.</exception>
+    /// <exception cref="SdhciException">A command or transfer failed.</exception>
+    public void ReadBlocks(long lba, int count, SdBlockSink sink, SdhciTransferMode mode = SdhciTransferMode.Pio, IDmaMemory? dma = null, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        byte[]? chunk = null;
+        // The first command is the longest (later ones only get shorter), so it sizes the one buffer.
+        Transfer(SdhciTransferDirection.Read, lba, count, mode, dma, progress,
+            (done, blocks) => (chunk ??= new byte[blocks * BlockSize]).AsMemory(0, blocks * BlockSize),
+            (done, blocks) => sink(lba + done, blocks.Span));
+    }
+
+    /// <summary>
     /// Writes whole blocks from <paramref name="source"/> at <paramref name="lba"/>, then waits for the
     /// card to finish programming. Refused unless the host was created with
     /// <see cref="SdhciHostOptions.AllowWrite"/>.
@@ -288,7 +323,7 @@ public sealed class SdCard
     /// <param name="dma">DMA memory for SDMA and ADMA2.</param>
     /// <param name="progress">Told the number of blocks written so far after every command.</param>
     /// <exception cref="InvalidOperationException">Writing is not allowed, or the card is not initialized.</exception>
-    /// <exception cref="SdhciException">A command or transfer failed.</exception>
+    /// <exception cref="SdhciException">The card is write-protected (<see cref="SdhciError.WriteProtected"/>, before any command), or a command or transfer failed.</exception>
     public void WriteBlocks(long lba, ReadOnlyMemory<byte> source, SdhciTransferMode mode = SdhciTransferMode.Pio, IDmaMemory? dma = null, IProgress<int>? progress = null)
     {
         if (!Host.Options.AllowWrite)
@@ -298,17 +333,82 @@ public sealed class SdCard
         Transfer(SdhciTransferDirection.Write, lba, System.Runtime.InteropServices.MemoryMarshal.AsMemory(source), mode, dma, progress);
     }
 
-    private void Transfer(SdhciTransferDirection direction, long lba, Memory<byte> memory, SdhciTransferMode mode, IDmaMemory? dma, IProgress<int>? progress)
+    /// <summary>
+    /// Writes <paramref name="count"/> blocks at <paramref name="lba"/>, asking <paramref name="source"/>
+    /// for each command's blocks just before the command; one command's worth of memory is reused
+    /// throughout. Refused, as <see cref="WriteBlocks(long, ReadOnlyMemory{byte}, SdhciTransferMode, IDmaMemory?, IProgress{int}?)"/>, without
+    /// <see cref="SdhciHostOptions.AllowWrite"/> or on a write-protected card.
+    /// </summary>
+    /// <param name="lba">The first block.</param>
+    /// <param name="count">Blocks to write.</param>
+    /// <param name="source">Fills each command's blocks, in order.</param>
+    /// <param name="mode">PIO, SDMA or ADMA2.</param>
+    /// <param name="dma">DMA memory for SDMA and ADMA2.</param>
+    /// <param name="progress">Told the number of blocks written so far after every command.</param>
+    /// <exception cref="InvalidOperationException">Writing is not allowed, or the card is not initialized.</exception>
+    /// <exception cref="SdhciException">The card is write-protected (<see cref="SdhciError.WriteProtected"/>), or a command or transfer failed.</exception>
+    public void WriteBlocks(long lba, int count, SdBlockSource source, SdhciTransferMode mode = SdhciTransferMode.Pio, IDmaMemory? dma = null, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!Host.Options.AllowWrite)
+            throw new InvalidOperationException("Writing the card is disabled. Writes need an explicit opt-in (SdhciHostOptions.AllowWrite, sdhci-probe --allow-write).");
+
+        byte[]? chunk = null;
+        Transfer(SdhciTransferDirection.Write, lba, count, mode, dma, progress, (done, blocks) =>
+        {
+            var memory = (chunk ??= new byte[blocks * BlockSize]).AsMemory(0, blocks * BlockSize);
+            source(lba + done, memory.Span);
+            return memory;
+        }, arrived: null);
+    }
+
+    /// <summary>
+    /// Why the card must not be written, or null when nothing forbids it: the slot's write-protect switch
+    /// (<see cref="SdhciHost.WriteProtectSwitchSet"/>, read now), the CSD's PERM_WRITE_PROTECT (bit 13) and
+    /// TMP_WRITE_PROTECT (bit 12). Every one that applies is named.
+    /// </summary>
+    /// <returns>The reasons, joined with "; ", or null.</returns>
+    /// <exception cref="InvalidOperationException">The card is not initialized.</exception>
+    public string? WriteProtection()
     {
         var info = RequireInfo();
+        var reasons = new List<string>(3);
+        if (Host.WriteProtectSwitchSet)
+            reasons.Add("the slot's write-protect switch is set (Present State 0x24 bit 19, Write Protect Switch Pin Level, reads 0)");
+        if (info.Csd.PermanentWriteProtect)
+            reasons.Add("the card is permanently write-protected (CSD PERM_WRITE_PROTECT, bit 13)");
+        if (info.Csd.TemporaryWriteProtect)
+            reasons.Add("the card is temporarily write-protected (CSD TMP_WRITE_PROTECT, bit 12)");
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
+    }
+
+    private void Transfer(SdhciTransferDirection direction, long lba, Memory<byte> memory, SdhciTransferMode mode, IDmaMemory? dma, IProgress<int>? progress)
+    {
         if (memory.Length == 0 || memory.Length % BlockSize != 0)
             throw new ArgumentOutOfRangeException(nameof(memory), memory.Length, "Transfers move whole 512-byte blocks.");
-        var count = memory.Length / BlockSize;
+        Transfer(direction, lba, memory.Length / BlockSize, mode, dma, progress,
+            (done, blocks) => memory.Slice(done * BlockSize, blocks * BlockSize), arrived: null);
+    }
+
+    /// <summary>The command loop: <paramref name="buffer"/> gives the memory of each command (filled, for a write);
+    /// <paramref name="arrived"/> is handed what a read command brought, before progress is reported.</summary>
+    private void Transfer(SdhciTransferDirection direction, long lba, int count, SdhciTransferMode mode, IDmaMemory? dma, IProgress<int>? progress,
+        Func<int, int, Memory<byte>> buffer, Action<int, Memory<byte>>? arrived)
+    {
+        var info = RequireInfo();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
         ArgumentOutOfRangeException.ThrowIfNegative(lba);
-        if (lba + count > info.BlockCount)
+        // Subtracting keeps a huge lba from wrapping around the comparison.
+        if (lba > info.BlockCount - count)
         {
             throw new ArgumentOutOfRangeException(nameof(lba), lba,
                 string.Create(CultureInfo.InvariantCulture, $"Blocks {lba} to {lba + count - 1} lie beyond the card's {info.BlockCount} blocks."));
+        }
+
+        if (direction == SdhciTransferDirection.Write && WriteProtection() is { } protection)
+        {
+            throw new SdhciException(SdhciError.WriteProtected,
+                $"write refused, nothing was sent to the card: {protection}. There is no override: slide the switch, or use another card.");
         }
 
         var perCommand = BlocksPerCommand(mode, dma);
@@ -320,7 +420,8 @@ public sealed class SdCard
             var index = read ? (blocks == 1 ? 17 : 18) : (blocks == 1 ? 24 : 25);
             var address = info.BlockAddressing ? checked((uint)(lba + done)) : checked((uint)((lba + done) * BlockSize));
             var preDefined = blocks > 1 && info.BlockCountMode == SdBlockCountMode.Cmd23;
-            var data = new SdhciDataTransfer(direction, BlockSize, blocks, memory.Slice(done * BlockSize, blocks * BlockSize), mode, dma)
+            var memory = buffer(done, blocks);
+            var data = new SdhciDataTransfer(direction, BlockSize, blocks, memory, mode, dma)
             {
                 AutoCmd12 = !preDefined,
             };
@@ -339,6 +440,8 @@ public sealed class SdCard
 
             if (!read)
                 WaitUntilProgrammed(info.Rca);
+            else
+                arrived?.Invoke(done, memory);
             done += blocks;
             progress?.Report(done);
         }

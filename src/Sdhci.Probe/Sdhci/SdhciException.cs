@@ -70,6 +70,9 @@ public enum SdhciError
 
     /// <summary>The controller lacks what was asked for (SDMA, ADMA2, an 8-bit bus).</summary>
     NotSupported,
+
+    /// <summary>A write was refused before any command: the slot's write-protect switch, or the CSD's TMP_WRITE_PROTECT or PERM_WRITE_PROTECT.</summary>
+    WriteProtected,
 }
 
 /// <summary>

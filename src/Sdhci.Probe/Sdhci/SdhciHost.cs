@@ -148,6 +148,13 @@ public sealed class SdhciHost
     /// <summary>Whether Present State (0x24) says a card is inserted.</summary>
     public bool CardPresent => R.PresentStateFields.CardInserted.IsSet(_io.Read(R.PresentState));
 
+    /// <summary>
+    /// Whether the slot's write-protect switch marks the card read-only: Present State (0x24) bit 19,
+    /// Write Protect Switch Pin Level, reads 0. This is how Linux's <c>sdhci_get_ro</c> reads it on hosts
+    /// without a <c>get_ro</c> callback, a write-protect GPIO or the inverted-write-protect quirk.
+    /// </summary>
+    public bool WriteProtectSwitchSet => !R.PresentStateFields.WriteProtectPinLevel.IsSet(_io.Read(R.PresentState));
+
     /// <summary>The bytes of DMA memory an ADMA2 transfer puts before the data (the descriptor table, page aligned); 0 for SDMA and PIO.</summary>
     /// <param name="mode">The transfer mode.</param>
     /// <param name="length">Bytes to move.</param>

@@ -10,9 +10,18 @@ using Vfio.Platform.Interrupts;
 
 namespace Sdhci.Probe.Commands;
 
-/// <summary><c>sdhci-probe init</c> and <c>read</c>: bring a card up and read blocks, from userspace.</summary>
+/// <summary><c>sdhci-probe init</c>, <c>read</c> and <c>write</c>: bring a card up and move blocks, from userspace.</summary>
+/// <remarks>
+/// Everything that can be checked without the controller is checked first, and files are opened
+/// first: a wrong command line never touches a device. Data streams a command's blocks at a time.
+/// The controller's DMA is stopped before its memory is unmapped, and the controller is reset before
+/// the device is closed, on every path.
+/// </remarks>
 internal static class CardCommands
 {
+    /// <summary>Reads that print their data (hex dump, base64 in --json) hold it in memory: at most this many blocks (32 KiB).</summary>
+    public const int MaxInlineBlocks = 64;
+
     public static Command CreateInit()
     {
         var device = CommonOptions.Device();
@@ -23,7 +32,7 @@ internal static class CardCommands
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
         var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.") { device, json, noIommu, bind, poll, iommufd, blockCount };
-        command.SetAction(result => CommonOptions.Run(() => WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount), context =>
+        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () => WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount), context =>
         {
             if (result.GetValue(json))
                 CommonOptions.WriteJson(CardReport.From(context.Info), ProbeJson.Default.CardReport);
@@ -38,8 +47,9 @@ internal static class CardCommands
     {
         var device = CommonOptions.Device();
         var lba = new Option<long>("--lba") { Description = "First block (512 bytes each).", DefaultValueFactory = _ => 0 };
-        var count = new Option<int>("--count") { Description = "How many blocks.", DefaultValueFactory = _ => 1 };
-        var output = new Option<FileInfo?>("--out") { Description = "Write the blocks to this file instead of printing a hex dump." };
+        var count = new Option<int>("--count") { Description = $"How many blocks. Without --out at most {MaxInlineBlocks} ({MaxInlineBlocks / 2} KiB).", DefaultValueFactory = _ => 1 };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the blocks to this new file (mode 0600) as they arrive, instead of printing them. Removed again if the read fails." };
+        var force = new Option<bool>("--force") { Description = "Replace an existing --out file (a non-empty regular file; never a symlink, never through one)." };
         var mode = Mode("pio (through the data port), sdma or adma2 (DMA through the IOMMU; with --noiommu by physical address, from a 2 MiB huge page: reserve one in /proc/sys/vm/nr_hugepages).");
         var json = CommonOptions.Json();
         var noIommu = CommonOptions.NoIommu();
@@ -47,42 +57,27 @@ internal static class CardCommands
         var poll = Poll();
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
-        var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. Ctrl-C stops at the next command boundary, resets the controller and gives a --bind device back (exit 130).") { device, lba, count, output, mode, json, noIommu, bind, poll, iommufd, blockCount };
-        command.SetAction(result => CommonOptions.Run(() =>
+        var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop at the next command boundary, reset the controller, " +
+                                          "remove a partial --out file and give a --bind device back (exit 130, 143, 129).")
         {
+            device, lba, count, output, force, mode, json, noIommu, bind, poll, iommufd, blockCount,
+        };
+        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
+        {
+            var first = result.GetValue(lba);
             var blocks = result.GetValue(count);
-            if (blocks <= 0)
-            {
-                Console.Error.WriteLine("sdhci-probe: --count must be positive");
-                return ExitCodes.Usage;
-            }
-
-            var transfer = ParseMode(result.GetValue(mode));
+            var file = result.GetValue(output);
             var asJson = result.GetValue(json);
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount), context =>
-            {
-                var first = result.GetValue(lba);
-                var data = new byte[blocks * SdCard.BlockSize];
-                var elapsed = Timed(context, transfer, blocks, dma => context.Card.ReadBlocks(first, data, transfer, dma, Progress(blocks, context.Stop, quiet: asJson)));
-                var file = result.GetValue(output);
-                if (file is not null)
-                    File.WriteAllBytes(file.FullName, data);
-                if (asJson)
-                {
-                    CommonOptions.WriteJson(Report(context, SdhciTransferDirection.Read, first, data, transfer, elapsed, file?.FullName, includeData: file is null),
-                        ProbeJson.Default.TransferReport);
-                }
-                else if (file is not null)
-                {
-                    Console.Error.WriteLine($"{blocks} blocks from LBA {first} ({data.Length} bytes) written to {file.FullName}; {Rate(data.Length, elapsed)}");
-                }
-                else
-                {
-                    Console.Write(HexDump(data, first * SdCard.BlockSize));
-                }
+            CheckRange(first, blocks);
+            if (file is null)
+                CheckInline(blocks, asJson);
+            var transfer = ParseMode(result.GetValue(mode));
 
-                return ExitCodes.Ok;
-            });
+            // Before the controller: a file that cannot be created must not cost a bring-up (or a --bind).
+            using var sink = file is null ? null : OutputFile.Create(file.FullName, result.GetValue(force));
+            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount),
+                context => ReadBody(context, first, blocks, transfer, sink, asJson),
+                onFailure: () => sink?.Discard());
         }));
         return command;
     }
@@ -91,9 +86,9 @@ internal static class CardCommands
     {
         var device = CommonOptions.Device();
         var lba = new Option<long>("--lba") { Description = "First block (512 bytes each).", Required = true };
-        var input = new Option<FileInfo?>("--in") { Description = "Write this file; its length must be a whole number of 512-byte blocks." };
+        var input = new Option<FileInfo?>("--in") { Description = "Write this file; its length must be a whole number of 512-byte blocks (and --count blocks, if given)." };
         var pattern = new Option<string?>("--pattern") { Description = "Instead of --in: fill --count blocks with this text, repeated (each block starts with it)." };
-        var count = new Option<int>("--count") { Description = "Blocks to write with --pattern.", DefaultValueFactory = _ => 1 };
+        var count = new Option<int>("--count") { Description = "Blocks to write with --pattern; with --in, checked against the file's length.", DefaultValueFactory = _ => 1 };
         var mode = Mode("pio, sdma or adma2 (DMA through the IOMMU; with --noiommu by physical address, from a 2 MiB huge page).");
         var allowWrite = new Option<bool>("--allow-write") { Description = "Required: writing destroys what the card held there." };
         var json = CommonOptions.Json();
@@ -102,8 +97,11 @@ internal static class CardCommands
         var poll = Poll();
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
-        var command = new Command("write", "Bring the card up and write blocks (PIO, SDMA or ADMA2). Refused without --allow-write.") { device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount };
-        command.SetAction(result => CommonOptions.Run(() =>
+        var command = new Command("write", "Bring the card up and write blocks (PIO, SDMA or ADMA2). Refused without --allow-write, and on a card whose write-protect switch or CSD write protection is set.")
+        {
+            device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount,
+        };
+        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
             if (!result.GetValue(allowWrite))
             {
@@ -111,41 +109,161 @@ internal static class CardCommands
                 return ExitCodes.Usage;
             }
 
-            byte[] data;
-            if (result.GetValue(input) is { } file)
+            var first = result.GetValue(lba);
+            var text = result.GetValue(pattern);
+            var file = result.GetValue(input);
+            if (file is not null && text is not null)
+                throw new ArgumentException("give --in FILE or --pattern TEXT, not both");
+            if (file is null && string.IsNullOrEmpty(text))
+                throw new ArgumentException("give --in FILE, or --pattern TEXT with a positive --count");
+
+            // Before the controller, like read --out: a missing or ragged file costs nothing.
+            using var source = file is null ? null : InputFile.Open(file.FullName);
+            var blocks = source is null
+                ? result.GetValue(count)
+                : BlocksOf(source, result.GetResult(count) is { Implicit: false } ? result.GetValue(count) : null);
+            CheckRange(first, blocks);
+            SdBlockSource fill;
+            if (source is not null)
             {
-                data = File.ReadAllBytes(file.FullName);
-                if (data.Length == 0 || data.Length % SdCard.BlockSize != 0)
-                {
-                    Console.Error.WriteLine($"sdhci-probe: {file.FullName} is {data.Length} bytes, not a whole number of 512-byte blocks; pad it (truncate -s)");
-                    return ExitCodes.Usage;
-                }
-            }
-            else if (result.GetValue(pattern) is { Length: > 0 } text && result.GetValue(count) > 0)
-            {
-                data = PatternBlocks(text, result.GetValue(count));
+                fill = (_, span) => source.Read(span);
             }
             else
             {
-                Console.Error.WriteLine("sdhci-probe: give --in FILE, or --pattern TEXT with a positive --count");
-                return ExitCodes.Usage;
+                var unit = Encoding.UTF8.GetBytes(text!);
+                fill = (_, span) => FillPattern(span, unit);
             }
 
             var transfer = ParseMode(result.GetValue(mode));
-            var blocks = data.Length / SdCard.BlockSize;
-            var asJson = result.GetValue(json);
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount) with { AllowWrite = true }, context =>
-            {
-                var first = result.GetValue(lba);
-                var elapsed = Timed(context, transfer, blocks, dma => context.Card.WriteBlocks(first, data, transfer, dma, Progress(blocks, context.Stop, quiet: asJson)));
-                if (asJson)
-                    CommonOptions.WriteJson(Report(context, SdhciTransferDirection.Write, first, data, transfer, elapsed, null, includeData: false), ProbeJson.Default.TransferReport);
-                else
-                    Console.Error.WriteLine($"{blocks} blocks ({data.Length} bytes) written at LBA {first}; {Rate(data.Length, elapsed)}");
-                return ExitCodes.Ok;
-            });
+            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount) with { AllowWrite = true },
+                context => WriteBody(context, first, blocks, transfer, fill, result.GetValue(json)));
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Checks a range before anything is touched: <paramref name="lba"/> at least 0, <paramref name="count"/>
+    /// positive, and the byte address of its end, (lba + count) × 512, computed with overflow checks.
+    /// </summary>
+    /// <returns>The end's byte address.</returns>
+    /// <exception cref="ArgumentException">A usage error, saying which.</exception>
+    internal static long CheckRange(long lba, int count)
+    {
+        if (lba < 0)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--lba must be 0 or more (was {lba})"));
+        if (count <= 0)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--count must be positive (was {count})"));
+        try
+        {
+            return checked((lba + count) * SdCard.BlockSize);
+        }
+        catch (OverflowException)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--lba {lba} --count {count}: the end of the range, (lba + count) x 512 bytes, does not fit a 64-bit byte address"));
+        }
+    }
+
+    /// <summary>Data printed to the terminal (hex) or into JSON (base64) is held in memory: small reads only.</summary>
+    /// <exception cref="ArgumentException">More than <see cref="MaxInlineBlocks"/> blocks.</exception>
+    internal static void CheckInline(int count, bool json)
+    {
+        if (count > MaxInlineBlocks)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--count {count}: {(json ? "base64 in --json" : "a hex dump")} is for at most {MaxInlineBlocks} blocks ({MaxInlineBlocks * SdCard.BlockSize / 1024} KiB); use --out FILE for more"));
+        }
+    }
+
+    /// <summary>After bring-up, before the first data command: the range must lie on the card.</summary>
+    /// <exception cref="ArgumentException">It does not; the message names the range's end and the card's size.</exception>
+    internal static void CheckCapacity(SdCardInfo info, long lba, int count)
+    {
+        if (lba > info.BlockCount - count)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--lba {lba} --count {count} ends at block {lba + count}, beyond the card's {info.BlockCount} blocks ({info.CapacityBytes} bytes); nothing was transferred"));
+        }
+    }
+
+    /// <summary>The blocks in <paramref name="file"/>, checked against an explicit --count.</summary>
+    private static int BlocksOf(InputFile file, int? count)
+    {
+        var blocks = file.Length / SdCard.BlockSize;
+        if (blocks > int.MaxValue)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--in {file.Path}: {blocks} blocks is more than one write takes ({int.MaxValue}); split it"));
+        }
+
+        if (count is { } given && given != blocks)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--in {file.Path} holds {blocks} blocks ({file.Length} bytes) but --count is {given}; drop --count or make them agree"));
+        }
+
+        return (int)blocks;
+    }
+
+    /// <summary>The read after bring-up: into <paramref name="file"/> as the blocks arrive, or into memory for a hex dump or base64.</summary>
+    internal static int ReadBody(CardContext context, long first, int blocks, SdhciTransferMode transfer, OutputFile? file, bool asJson)
+    {
+        byte[]? inline = null;
+        SdBlockSink sink;
+        if (file is not null)
+        {
+            sink = (_, span) => file.Write(span);
+        }
+        else
+        {
+            CheckInline(blocks, asJson);
+            inline = new byte[blocks * SdCard.BlockSize];
+            sink = (at, span) => span.CopyTo(inline.AsSpan((int)(at - first) * SdCard.BlockSize));
+        }
+
+        var elapsed = Read(context, first, blocks, transfer, sink, Progress(blocks, context.Stop, quiet: asJson));
+        file?.Commit();
+        var bytes = (long)blocks * SdCard.BlockSize;
+        if (asJson)
+            CommonOptions.WriteJson(Report(context, "read", first, blocks, transfer, elapsed, file?.Path, inline), ProbeJson.Default.TransferReport);
+        else if (file is not null)
+            Console.Error.WriteLine($"{blocks} blocks from LBA {first} ({bytes} bytes) written to {file.Path}; {Rate(bytes, elapsed)}");
+        else
+            Console.Write(HexDump(inline, first * SdCard.BlockSize));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The write after bring-up, a command's blocks at a time from <paramref name="source"/>.</summary>
+    internal static int WriteBody(CardContext context, long first, int blocks, SdhciTransferMode transfer, SdBlockSource source, bool asJson)
+    {
+        var elapsed = Write(context, first, blocks, transfer, source, Progress(blocks, context.Stop, quiet: asJson));
+        var bytes = (long)blocks * SdCard.BlockSize;
+        if (asJson)
+            CommonOptions.WriteJson(Report(context, "write", first, blocks, transfer, elapsed, null, null), ProbeJson.Default.TransferReport);
+        else
+            Console.Error.WriteLine($"{blocks} blocks ({bytes} bytes) written at LBA {first}; {Rate(bytes, elapsed)}");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Reads <paramref name="count"/> blocks into <paramref name="sink"/>, a command at a time, after checking the card's size.</summary>
+    internal static TimeSpan Read(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSink sink, IProgress<int>? progress)
+    {
+        CheckCapacity(context.Info, lba, count);
+        return Timed(context, mode, count, dma => context.Card.ReadBlocks(lba, count, sink, mode, dma, progress));
+    }
+
+    /// <summary>Writes <paramref name="count"/> blocks from <paramref name="source"/> after checking the card's size and write protection.</summary>
+    /// <exception cref="SdhciException"><see cref="SdhciError.WriteProtected"/>, before any command reaches the card.</exception>
+    internal static TimeSpan Write(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSource source, IProgress<int>? progress)
+    {
+        CheckCapacity(context.Info, lba, count);
+        if (context.Card.WriteProtection() is { } protection)
+        {
+            throw new SdhciException(SdhciError.WriteProtected,
+                $"write refused, nothing was sent to the card: {protection}. There is no override: slide the switch, or use another card.");
+        }
+
+        return Timed(context, mode, count, dma => context.Card.WriteBlocks(lba, count, source, mode, dma, progress));
     }
 
     /// <summary>The option's spelling of a block-count mode.</summary>
@@ -183,9 +301,12 @@ internal static class CardCommands
         new(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), result.GetValue(iommufd),
             BlockCount: result.GetValue(blockCount) switch { "cmd12" => SdBlockCountMode.AutoCmd12, "cmd23" => SdBlockCountMode.Cmd23, _ => SdBlockCountMode.Auto });
 
-    /// <summary>Runs a transfer (with one DMA window for the DMA modes: the card engine splits long
-    /// transfers to fit it) and times it, without the bring-up.</summary>
-    private static TimeSpan Timed(CardContext context, SdhciTransferMode transfer, int blocks, Action<IDmaMemory?> run)
+    /// <summary>
+    /// Runs a transfer and times it, without the bring-up. The DMA modes get one window of DMA memory (the
+    /// card engine splits long transfers to fit it); whatever happens in <paramref name="run"/>, the
+    /// controller's DMA is stopped by a data-line reset before the window is unmapped and freed.
+    /// </summary>
+    internal static TimeSpan Timed(CardContext context, SdhciTransferMode transfer, int blocks, Action<IDmaMemory?> run)
     {
         if (transfer == SdhciTransferMode.Pio)
         {
@@ -194,21 +315,68 @@ internal static class CardCommands
             return Stopwatch.GetElapsedTime(start);
         }
 
-        var window = Math.Min(blocks, context.Card.Options.MaxBlocksPerCommand) * SdCard.BlockSize;
-        var space = RequireDma(context.Session);
-        // No IOMMU: the controller gets physical addresses, which only a huge page keeps contiguous and in place.
-        using var buffer = DmaBuffer.Allocate(SdhciHost.RequiredDmaLength(transfer, window), hugePages: space is PhysicalDmaSpace);
-        using var mapping = space.MapDma(buffer);
-        var begin = Stopwatch.GetTimestamp();
-        run(new MappedDmaMemory(mapping));
-        return Stopwatch.GetElapsedTime(begin);
+        var allocate = context.AllocateDma ?? throw new ArgumentException($"--mode {transfer.ToString().ToLowerInvariant()}: this controller has no DMA memory here; use --mode pio");
+        var window = Math.Min(blocks, Math.Clamp(context.Card.Options.MaxBlocksPerCommand, 1, ushort.MaxValue)) * SdCard.BlockSize;
+        var memory = allocate(SdhciHost.RequiredDmaLength(transfer, window));
+        try
+        {
+            var begin = Stopwatch.GetTimestamp();
+            run(memory);
+            return Stopwatch.GetElapsedTime(begin);
+        }
+        finally
+        {
+            Release(context, memory);
+        }
     }
 
-    private static TransferReport Report(CardContext context, SdhciTransferDirection direction, long lba, byte[] data, SdhciTransferMode mode, TimeSpan elapsed,
-        string? file, bool includeData) =>
-        new(context.Session.Device.Name, direction == SdhciTransferDirection.Read ? "read" : "write", lba, data.Length / SdCard.BlockSize, data.Length,
-            mode.ToString().ToLowerInvariant(), Name(context.Info.BlockCountMode), Math.Round(context.BringUp.TotalSeconds, 6), Math.Round(elapsed.TotalSeconds, 6),
-            Math.Round(data.Length / Math.Max(elapsed.TotalSeconds, 1e-9)), file, includeData ? Convert.ToBase64String(data) : null, CardReport.From(context.Info));
+    /// <summary>
+    /// Stops the controller's DMA (data line reset; if that fails, a full reset), then unmaps and frees
+    /// <paramref name="memory"/>. A controller that resets neither way may still be writing: its memory
+    /// is then kept, mapped, for as long as the program lives, never handed back while DMA may land in it.
+    /// </summary>
+    private static void Release(CardContext context, IOwnedDmaMemory memory)
+    {
+        if (StopDma(context.Card.Host))
+        {
+            memory.Dispose();
+            return;
+        }
+
+        lock (Abandoned)
+            Abandoned.Add(memory);
+        Console.Error.WriteLine(CommonOptions.Line(context.Device,
+            "the controller did not reset, so its DMA may still run: its DMA memory stays mapped until the program exits"));
+    }
+
+    private static bool StopDma(SdhciHost host)
+    {
+        foreach (var reset in (ReadOnlySpan<SdhciReset>)[SdhciReset.DataLine, SdhciReset.All])
+        {
+            try
+            {
+                host.Reset(reset);
+                return true;
+            }
+            catch (SdhciException)
+            {
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>DMA memory of controllers that would not reset: referenced here so nothing frees it.</summary>
+    private static readonly List<IOwnedDmaMemory> Abandoned = [];
+
+    private static TransferReport Report(CardContext context, string direction, long lba, int blocks, SdhciTransferMode mode, TimeSpan elapsed,
+        string? file, byte[]? data)
+    {
+        var bytes = (long)blocks * SdCard.BlockSize;
+        return new(context.Device, direction, lba, blocks, bytes, mode.ToString().ToLowerInvariant(), Name(context.Info.BlockCountMode),
+            Math.Round(context.BringUp.TotalSeconds, 6), Math.Round(elapsed.TotalSeconds, 6), Math.Round(bytes / Math.Max(elapsed.TotalSeconds, 1e-9)),
+            file, data is null ? null : Convert.ToBase64String(data), CardReport.From(context.Info));
+    }
 
     private static string Rate(long bytes, TimeSpan elapsed) =>
         string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.###} s, {bytes / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-9):0.##} MB/s");
@@ -216,18 +384,20 @@ internal static class CardCommands
     /// <summary><paramref name="count"/> blocks, each filled with <paramref name="text"/> repeated from its start.</summary>
     internal static byte[] PatternBlocks(string text, int count)
     {
-        var unit = Encoding.UTF8.GetBytes(text);
-        var data = new byte[count * SdCard.BlockSize];
-        for (var block = 0; block < count; block++)
-        {
-            var span = data.AsSpan(block * SdCard.BlockSize, SdCard.BlockSize);
-            for (var i = 0; i < span.Length; i++)
-            {
-                span[i] = unit[i % unit.Length];
-            }
-        }
-
+        var data = new byte[checked(count * SdCard.BlockSize)];
+        FillPattern(data, Encoding.UTF8.GetBytes(text));
         return data;
+    }
+
+    /// <summary>Fills whole blocks with <paramref name="unit"/>, repeated from each block's start.</summary>
+    internal static void FillPattern(Span<byte> blocks, ReadOnlySpan<byte> unit)
+    {
+        for (var start = 0; start < blocks.Length; start += SdCard.BlockSize)
+        {
+            var block = blocks.Slice(start, Math.Min(SdCard.BlockSize, blocks.Length - start));
+            for (var i = 0; i < block.Length; i++)
+                block[i] = unit[i % unit.Length];
+        }
     }
 
     private static Option<bool> Poll() => new("--poll") { Description = "Poll the interrupt status instead of waiting for interrupts." };
@@ -241,57 +411,81 @@ internal static class CardCommands
     private sealed record CardSession(string Name, bool NoIommu, bool Bind, bool Poll, bool Iommufd, bool AllowWrite = false,
         SdBlockCountMode BlockCount = SdBlockCountMode.Auto);
 
-    /// <summary>What a card command's body works with: the open controller, the card brought up, how long that took, and the Ctrl-C token.</summary>
-    private sealed record CardContext(ControllerSession Session, SdCard Card, SdCardInfo Info, TimeSpan BringUp, CancellationToken Stop);
-
-    private static int WithCard(CardSession options, Func<CardContext, int> body)
+    /// <summary>
+    /// Opens the controller (binding it first with --bind), wires its interrupt and runs
+    /// <see cref="RunCard"/>; SIGINT, SIGTERM and SIGHUP are taken for the whole time. On the way out the
+    /// controller is reset (in <see cref="RunCard"/>), then the interrupt and the device are closed and a
+    /// --bind is undone.
+    /// </summary>
+    private static int WithCard(CardSession options, Func<CardContext, int> body, Func<string?>? onFailure = null)
     {
         var name = options.Name;
-        // Ctrl-C and SIGTERM: stop at the next command boundary, then reset the controller and undo --bind
-        // (the finally and the using below) instead of dying with the card mid-transfer.
-        using var stop = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
-        using var session = ControllerSession.Open(name, options.NoIommu, options.Bind, useIommufd: options.Iommufd);
-        using var irq = options.Poll ? null : session.EnableInterrupt();
-        var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
-        var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount });
+        using var signals = new SignalScope();
+        ControllerSession? session = null;
+        VfioInterrupt? irq = null;
+        try
+        {
+            session = ControllerSession.Open(name, options.NoIommu, options.Bind, useIommufd: options.Iommufd);
+            signals.Token.ThrowIfCancellationRequested();
+            irq = options.Poll ? null : session.EnableInterrupt();
+            var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
+            var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount });
+            var opened = session;
+            return RunCard(name, card, length => VfioDmaMemory.Allocate(opened, length), signals, options.Bind, body, onFailure);
+        }
+        catch (Exception e)
+        {
+            // Opening failed: no card command ran, but a file made for the output is still removed.
+            var note = onFailure?.Invoke();
+            if (e is OperationCanceledException && signals.Stopped)
+                return Interrupted(name, signals, givenBack: options.Bind, note);
+            return CommonOptions.Fail(name, e, note);
+        }
+        finally
+        {
+            irq?.Dispose();
+            session?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Brings the card up and runs <paramref name="body"/>; every failure becomes one line and its exit
+    /// code, after <paramref name="onFailure"/> cleaned up (its note is appended), and a signal becomes
+    /// 128 + its number. Whatever happened, the controller is reset before this returns.
+    /// </summary>
+    internal static int RunCard(string name, SdCard card, Func<int, IOwnedDmaMemory>? allocateDma, SignalScope signals, bool givesBack,
+        Func<CardContext, int> body, Func<string?>? onFailure = null)
+    {
         try
         {
             var start = Stopwatch.GetTimestamp();
             var info = card.Initialize();
             var bringUp = Stopwatch.GetElapsedTime(start);
-            stop.Token.ThrowIfCancellationRequested();
-            return body(new CardContext(session, card, info, bringUp, stop.Token));
+            signals.Token.ThrowIfCancellationRequested();
+            return body(new CardContext(name, card, info, bringUp, allocateDma, signals.Token));
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"sdhci-probe: {name}: interrupted; the controller is reset{(options.Bind ? " and given back to its driver" : "")}");
-            return ExitCodes.Interrupted;
-        }
-        catch (SdhciException e)
-        {
-            Console.Error.WriteLine($"sdhci-probe: {name}: {e.Message}");
-            return ExitCodes.Failed;
+            var note = onFailure?.Invoke();
+            if (e is OperationCanceledException && signals.Stopped)
+                return Interrupted(name, signals, givesBack, note);
+            return CommonOptions.Fail(name, e, note);
         }
         finally
         {
             // Leave the controller quiet: no bus power, no clock, no pending interrupt.
             try
             {
-                host.Reset(SdhciReset.All);
+                card.Host.Reset(SdhciReset.All);
             }
             catch (SdhciException)
             {
             }
         }
-
-        void Interrupted(PosixSignalContext context)
-        {
-            context.Cancel = true; // no default termination: unwind and clean up
-            stop.Cancel();
-        }
     }
+
+    private static int Interrupted(string name, SignalScope signals, bool givenBack, string? note) =>
+        CommonOptions.Interrupted(name, signals, $"the controller is reset{(givenBack ? " and given back to its driver" : "")}{note}");
 
     /// <summary>Reports after every command (a chunk of blocks): the place where Ctrl-C takes effect, and a
     /// progress bar on a terminal for long transfers.</summary>
@@ -386,11 +580,50 @@ internal static class CardCommands
         }
     }
 
-    /// <summary>A DMA-mapped buffer as the engine's DMA memory.</summary>
-    private sealed class MappedDmaMemory(DmaMapping mapping) : IDmaMemory
+    /// <summary>A pinned buffer and its mapping for the controller: unmapped, then freed, on dispose.</summary>
+    private sealed class VfioDmaMemory : IOwnedDmaMemory
     {
-        public ulong DeviceAddress => mapping.Iova;
+        private readonly DmaBuffer _buffer;
+        private readonly DmaMapping _mapping;
 
-        public Span<byte> Bytes => mapping.Buffer.Span;
+        private VfioDmaMemory(DmaBuffer buffer, DmaMapping mapping)
+        {
+            _buffer = buffer;
+            _mapping = mapping;
+        }
+
+        public ulong DeviceAddress => _mapping.Iova;
+
+        public Span<byte> Bytes => _mapping.Buffer.Span;
+
+        public static VfioDmaMemory Allocate(ControllerSession session, int length)
+        {
+            var space = RequireDma(session);
+            // No IOMMU: the controller gets physical addresses, which only a huge page keeps contiguous and in place.
+            var buffer = DmaBuffer.Allocate(length, hugePages: space is PhysicalDmaSpace);
+            try
+            {
+                return new VfioDmaMemory(buffer, space.MapDma(buffer));
+            }
+            catch
+            {
+                buffer.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            _mapping.Dispose();
+            _buffer.Dispose();
+        }
     }
 }
+
+/// <summary>DMA memory a command owns for one transfer: <see cref="IDisposable.Dispose"/> unmaps and frees it,
+/// which is safe only once the controller's DMA has stopped.</summary>
+internal interface IOwnedDmaMemory : IDmaMemory, IDisposable;
+
+/// <summary>What a card command's body works with: the device's name, the card brought up, how long that took,
+/// where DMA memory comes from (null: PIO only), and the token the signals cancel.</summary>
+internal sealed record CardContext(string Device, SdCard Card, SdCardInfo Info, TimeSpan BringUp, Func<int, IOwnedDmaMemory>? AllocateDma, CancellationToken Stop);

@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Sdhci.Probe.Sdhci;
+using Vfio.Native;
 using Vfio.Platform;
 
 namespace Sdhci.Probe.Commands;
@@ -18,27 +21,167 @@ internal static class CommonOptions
 
     public static Option<string> SysfsRoot() => new("--sysfs") { Description = "Where sysfs is mounted (for tests).", DefaultValueFactory = _ => "/sys", Hidden = true };
 
-    /// <summary>Runs a command body; a VFIO or system-call failure becomes a one-line message and exit 1.</summary>
-    public static int Run(Func<int> body)
+    /// <summary>Runs a command body; any failure becomes one line on stderr and its exit code (see <see cref="Fail"/>).</summary>
+    public static int Run(Func<int> body) => Run(null, body);
+
+    /// <summary>Runs a command body about <paramref name="device"/>; any failure becomes one line
+    /// <c>sdhci-probe: DEVICE: step: reason</c> on stderr and its exit code, never a stack trace.</summary>
+    public static int Run(string? device, Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (VfioException e)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"sdhci-probe: {e.Message}");
-            return ExitCodes.Failed;
+            return Fail(device, e);
         }
-        catch (Vfio.Native.SystemCallException e)
-        {
-            Console.Error.WriteLine($"sdhci-probe: {e.Message}");
-            return ExitCodes.Failed;
-        }
+    }
+
+    /// <summary>
+    /// Prints <paramref name="error"/> as one line and returns its exit code: usage errors
+    /// (<see cref="ArgumentException"/>, from parsing and validation) exit 2; VFIO, system-call, file
+    /// (<see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>) and card
+    /// (<see cref="SdhciException"/>) failures exit 1; so does anything unforeseen, named by its type.
+    /// </summary>
+    /// <param name="device">The controller, or null before one is known.</param>
+    /// <param name="error">What went wrong.</param>
+    /// <param name="note">What was cleaned up because of it ("; removed the partial ..."), appended.</param>
+    public static int Fail(string? device, Exception error, string? note = null)
+    {
+        var (code, reason) = Describe(error);
+        Console.Error.WriteLine(Line(device, string.IsNullOrEmpty(note) ? reason : reason.TrimEnd('.') + note));
+        return code;
+    }
+
+    /// <summary>The exit code and the one-line reason for <paramref name="error"/>.</summary>
+    internal static (int Code, string Reason) Describe(Exception error) => error switch
+    {
+        // SystemCallException is an IOException: it must be matched first. Its message names the call and its target.
+        SystemCallException e => (ExitCodes.Failed, OneLine(e.Message)),
+        SdhciException e => (ExitCodes.Failed, OneLine(e.Message)),
+        IOException e => (ExitCodes.Failed, OneLine(e.Message)),
+        UnauthorizedAccessException e => (ExitCodes.Failed, OneLine(e.Message)),
+        ArgumentException e => (ExitCodes.Usage, OneLine(WithoutParameter(e))),
+        _ => (ExitCodes.Failed, $"unexpected {error.GetType().Name}: {OneLine(error.Message)}"),
+    };
+
+    /// <summary>Says a signal stopped the command and what was cleaned up; returns 128 + the signal's number.</summary>
+    /// <param name="device">The controller.</param>
+    /// <param name="signals">The scope that caught the signal.</param>
+    /// <param name="cleanedUp">"the controller is reset ...": what the user may rely on now.</param>
+    public static int Interrupted(string? device, SignalScope signals, string cleanedUp)
+    {
+        ArgumentNullException.ThrowIfNull(signals);
+        Console.Error.WriteLine(Line(device, $"interrupted; {cleanedUp} ({signals.Describe()})"));
+        return signals.ExitCode;
+    }
+
+    /// <summary><c>sdhci-probe: DEVICE: REASON</c>, without the device when there is none.</summary>
+    internal static string Line(string? device, string reason) =>
+        string.IsNullOrEmpty(device) ? $"sdhci-probe: {reason}" : $"sdhci-probe: {device}: {reason}";
+
+    /// <summary>Parses and runs the command line: a parse error prints its messages and exits 2
+    /// (<see cref="ExitCodes.Usage"/>), not System.CommandLine's 1, which scripts would read as a failed device.</summary>
+    public static int Invoke(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        if (parse.Errors.Count == 0)
+            return parse.Invoke();
+        foreach (var error in parse.Errors)
+            Console.Error.WriteLine(Line(null, error.Message));
+        Console.Error.WriteLine("sdhci-probe: see 'sdhci-probe --help' (or 'sdhci-probe COMMAND --help')");
+        return ExitCodes.Usage;
     }
 
     public static void WriteJson<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         Console.WriteLine(JsonSerializer.Serialize(value, type));
+
+    private static string OneLine(string text)
+    {
+        var end = text.IndexOfAny(['\r', '\n']);
+        return (end < 0 ? text : text[..end]).TrimEnd();
+    }
+
+    /// <summary>An ArgumentException's message without the " (Parameter 'x')" .NET appends, which tells a user nothing.</summary>
+    private static string WithoutParameter(ArgumentException error)
+    {
+        var text = OneLine(error.Message);
+        var suffix = $" (Parameter '{error.ParamName}')";
+        return error.ParamName is not null && text.EndsWith(suffix, StringComparison.Ordinal) ? text[..^suffix.Length] : text;
+    }
+}
+
+/// <summary>
+/// SIGINT, SIGTERM and SIGHUP while a command runs: none ends the process; each cancels <see cref="Token"/>,
+/// which the command checks at its safe points (between card commands, between interrupts), then it
+/// cleans up (controller reset, DMA stopped, --bind undone, a partial file removed) and exits
+/// <see cref="ExitCode"/>, 128 + the signal's number.
+/// </summary>
+internal sealed class SignalScope : IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly PosixSignalRegistration[] _registrations;
+    private PosixSignal? _signal;
+
+    /// <summary>Takes the three signals (<paramref name="register"/> false: takes none, for tests that call <see cref="Raise"/>).</summary>
+    public SignalScope(bool register = true)
+    {
+        _registrations = register
+            ? [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle),
+               PosixSignalRegistration.Create(PosixSignal.SIGHUP, Handle)]
+            : [];
+    }
+
+    /// <summary>Cancelled by the first of the signals.</summary>
+    public CancellationToken Token => _stop.Token;
+
+    /// <summary>Whether a signal came.</summary>
+    public bool Stopped => _stop.IsCancellationRequested;
+
+    /// <summary>The first signal that came, or null.</summary>
+    public PosixSignal? Signal
+    {
+        get
+        {
+            lock (_stop)
+                return _signal;
+        }
+    }
+
+    /// <summary>128 + the first signal's number; <see cref="ExitCodes.Interrupted"/> if none came.</summary>
+    public int ExitCode => Signal is { } signal ? ExitCodes.ForSignal(signal) : ExitCodes.Interrupted;
+
+    /// <summary>"SIGTERM, exit 143", for the message.</summary>
+    public string Describe() => $"{Signal?.ToString() ?? "SIGINT"}, exit {ExitCode}";
+
+    /// <summary>What the handler does: remember the first signal, cancel the token.</summary>
+    public void Raise(PosixSignal signal)
+    {
+        lock (_stop)
+            _signal ??= signal;
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // A signal that races the end of the command: there is nothing left to stop.
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+            registration.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Handle(PosixSignalContext context)
+    {
+        context.Cancel = true; // no default termination: unwind and clean up
+        Raise(context.Signal);
+    }
 }
 
 /// <summary>Source-generated JSON for the tool's own outputs (trim and AOT safe).</summary>

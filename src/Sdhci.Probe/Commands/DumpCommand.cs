@@ -14,10 +14,15 @@ internal static class DumpCommand
         var noIommu = CommonOptions.NoIommu();
         var bind = CommonOptions.BindForCommand();
         var command = new Command("dump", "Dump every SDHCI register (spec 3.00 and Arasan), in the layout of the kernel's sdhci_dumpregs(). Never reads the data port.") { device, decode, json, noIommu, bind };
-        command.SetAction(result => CommonOptions.Run(() =>
+        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
-            using var session = ControllerSession.Open(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind));
+            var name = result.GetValue(device)!;
+            // A signal during the dump: nothing half-printed, a --bind device given back, 128 + the signal.
+            using var signals = new SignalScope();
+            using var session = ControllerSession.Open(name, result.GetValue(noIommu), result.GetValue(bind));
             var snapshot = SdhciDump.Read(session.Registers, session.DumpOptions);
+            if (signals.Stopped)
+                return CommonOptions.Interrupted(name, signals, $"nothing printed{(result.GetValue(bind) ? "; the controller is given back to its driver" : "")}");
             var health = SdhciHealth.Assess(snapshot);
             if (result.GetValue(json))
             {

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Sdhci.Probe.Commands;
 
 /// <summary>What sdhci-probe's exit status means, so scripts can tell failures apart.</summary>
@@ -6,10 +8,10 @@ internal static class ExitCodes
     /// <summary>Done.</summary>
     public const int Ok = 0;
 
-    /// <summary>A system call or VFIO step failed; the message says which and why.</summary>
+    /// <summary>A system call, VFIO step, file or card operation failed; the message says which and why.</summary>
     public const int Failed = 1;
 
-    /// <summary>The command line was wrong.</summary>
+    /// <summary>The command line was wrong, or asked for something the card or the command cannot do; nothing was written.</summary>
     public const int Usage = 2;
 
     /// <summary>The controller reads all zeros or all ones (clock gated, not powered).</summary>
@@ -21,6 +23,31 @@ internal static class ExitCodes
     /// <summary>Interrupts were lost or timed out.</summary>
     public const int InterruptsLost = 5;
 
-    /// <summary>Stopped by SIGINT/SIGTERM (Ctrl-C), after resetting the controller: 128 + SIGINT, as shells report it.</summary>
-    public const int Interrupted = 130;
+    /// <summary>Stopped by SIGHUP (the terminal went away), after resetting the controller: 128 + 1.</summary>
+    public const int HangUp = 128 + SignalNumbers.SIGHUP;
+
+    /// <summary>Stopped by SIGINT (Ctrl-C), after resetting the controller: 128 + 2, as shells report it.</summary>
+    public const int Interrupted = 128 + SignalNumbers.SIGINT;
+
+    /// <summary>Stopped by SIGTERM (kill), after resetting the controller: 128 + 15.</summary>
+    public const int Terminated = 128 + SignalNumbers.SIGTERM;
+
+    /// <summary>The status for a stop by <paramref name="signal"/>: 128 + its number, as a shell reports a process the signal killed.</summary>
+    public static int ForSignal(PosixSignal signal) => 128 + SignalNumbers.Of(signal);
+}
+
+/// <summary>Linux's signal numbers (the same on x86_64 and arm64): .NET's <see cref="PosixSignal"/> values are its own, not these.</summary>
+internal static class SignalNumbers
+{
+    public const int SIGHUP = 1;
+    public const int SIGINT = 2;
+    public const int SIGTERM = 15;
+
+    public static int Of(PosixSignal signal) => signal switch
+    {
+        PosixSignal.SIGHUP => SIGHUP,
+        PosixSignal.SIGINT => SIGINT,
+        PosixSignal.SIGTERM => SIGTERM,
+        _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "sdhci-probe handles SIGHUP, SIGINT and SIGTERM only."),
+    };
 }

@@ -20,18 +20,19 @@ internal static class IrqCommand
         var noIommu = CommonOptions.NoIommu();
         var bind = CommonOptions.BindForCommand();
         var command = new Command("irq", "Wire the controller's interrupt, cause command-complete interrupts (CMD0), service each from userspace, and report count and latency.") { device, count, json, noIommu, bind };
-        command.SetAction(result => CommonOptions.Run(() =>
+        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
             var name = result.GetValue(device)!;
             var wanted = result.GetValue(count);
             if (wanted <= 0)
-            {
-                Console.Error.WriteLine("sdhci-probe: --count must be positive");
-                return ExitCodes.Usage;
-            }
+                throw new ArgumentException($"--count must be positive (was {wanted})");
 
+            // Ctrl-C, SIGTERM, SIGHUP: finish the interrupt in flight, leave the controller reset, give a --bind device back.
+            using var signals = new SignalScope();
             using var session = ControllerSession.Open(name, result.GetValue(noIommu), result.GetValue(bind));
-            var report = Service(session, name, wanted);
+            if (signals.Stopped)
+                return CommonOptions.Interrupted(name, signals, Untouched(result.GetValue(bind)));
+            var report = Service(session, name, wanted, signals.Token);
             if (result.GetValue(json))
             {
                 CommonOptions.WriteJson(report, ProbeJson.Default.IrqReport);
@@ -42,72 +43,102 @@ internal static class IrqCommand
                 Console.WriteLine($"wake-up latency from command write: p50 {report.P50Microseconds:0} us, p99 {report.P99Microseconds:0} us, max {report.MaxMicroseconds:0} us");
             }
 
+            if (signals.Stopped)
+            {
+                return CommonOptions.Interrupted(name, signals,
+                    $"stopped after {report.Serviced + report.Lost} of {report.Requested} interrupts; the controller is reset{(result.GetValue(bind) ? " and given back to its driver" : "")}");
+            }
+
             return report.Lost == 0 && report.Serviced == report.Requested ? ExitCodes.Ok : ExitCodes.InterruptsLost;
         }));
         return command;
     }
 
-    private static IrqReport Service(ControllerSession session, string name, int count)
+    private static string Untouched(bool bind) => bind ? "the controller was not touched and is given back to its driver" : "the controller was not touched";
+
+    private static IrqReport Service(ControllerSession session, string name, int count, CancellationToken stop)
     {
         var io = session.Registers;
         PowerUp(io);
-        io.Write16(R.NormalInterruptStatusEnable.Offset, (ushort)SdhciInterrupt.CommandComplete);
-        io.Write16(R.NormalInterruptSignalEnable.Offset, (ushort)SdhciInterrupt.CommandComplete);
-        io.Write16(R.NormalInterruptStatus.Offset, 0xFFFF);
-        io.Write16(R.ErrorInterruptStatus.Offset, 0xFFFF);
-
-        using var irq = session.EnableInterrupt();
-        var latencies = new double[count];
-        int serviced = 0, lost = 0;
-        for (var i = 0; i < count; i++)
+        try
         {
-            io.Write32(R.Argument.Offset, 0);
-            var sent = Stopwatch.GetTimestamp();
-            io.Write16(R.Command.Offset, 0); // CMD0 GO_IDLE_STATE: no response, completes at once
-            if (irq.Wait(TimeSpan.FromSeconds(1)) == 0)
+            io.Write16(R.NormalInterruptStatusEnable.Offset, (ushort)SdhciInterrupt.CommandComplete);
+            io.Write16(R.NormalInterruptSignalEnable.Offset, (ushort)SdhciInterrupt.CommandComplete);
+            io.Write16(R.NormalInterruptStatus.Offset, 0xFFFF);
+            io.Write16(R.ErrorInterruptStatus.Offset, 0xFFFF);
+
+            using var irq = session.EnableInterrupt();
+            var latencies = new double[count];
+            int serviced = 0, lost = 0;
+            // A signal takes effect between interrupts: the one in flight is serviced (cleared, unmasked) first.
+            for (var i = 0; i < count && !stop.IsCancellationRequested; i++)
             {
-                lost++;
-                continue;
+                io.Write32(R.Argument.Offset, 0);
+                var sent = Stopwatch.GetTimestamp();
+                io.Write16(R.Command.Offset, 0); // CMD0 GO_IDLE_STATE: no response, completes at once
+                if (irq.Wait(TimeSpan.FromSeconds(1)) == 0)
+                {
+                    lost++;
+                    continue;
+                }
+
+                var woke = Stopwatch.GetTimestamp();
+                var status = io.Read16(R.NormalInterruptStatus.Offset);
+                io.Write16(R.NormalInterruptStatus.Offset, status); // clear the cause first...
+                if (irq.Info.IsAutomasked)
+                {
+                    irq.Unmask(); // ...then unmask, or the level-triggered line fires again at once
+                }
+
+                if ((status & (ushort)SdhciInterrupt.CommandComplete) != 0)
+                {
+                    latencies[serviced++] = Stopwatch.GetElapsedTime(sent, woke).TotalMicroseconds;
+                }
             }
 
-            var woke = Stopwatch.GetTimestamp();
-            var status = io.Read16(R.NormalInterruptStatus.Offset);
-            io.Write16(R.NormalInterruptStatus.Offset, status); // clear the cause first...
-            if (irq.Info.IsAutomasked)
-            {
-                irq.Unmask(); // ...then unmask, or the level-triggered line fires again at once
-            }
-
-            if ((status & (ushort)SdhciInterrupt.CommandComplete) != 0)
-            {
-                latencies[serviced++] = Stopwatch.GetElapsedTime(sent, woke).TotalMicroseconds;
-            }
+            Array.Sort(latencies, 0, serviced);
+            double At(double q) => serviced == 0 ? 0 : latencies[Math.Min(serviced - 1, (int)(q * serviced))];
+            return new IrqReport(name, count, serviced, lost, irq.Info.IsAutomasked, At(0.50), At(0.99), At(0.999), At(1.0));
         }
+        finally
+        {
+            Quiet(io);
+        }
+    }
 
-        Array.Sort(latencies, 0, serviced);
-        double At(double q) => serviced == 0 ? 0 : latencies[Math.Min(serviced - 1, (int)(q * serviced))];
-        return new IrqReport(name, count, serviced, lost, irq.Info.IsAutomasked, At(0.50), At(0.99), At(0.999), At(1.0));
+    /// <summary>Software Reset For All on the way out: no bus power, no clock, no interrupt left enabled.</summary>
+    private static void Quiet(IRegisterIo io)
+    {
+        try
+        {
+            io.Write8(R.SoftwareReset.Offset, 0x01);
+            Until(() => (io.Read8(R.SoftwareReset.Offset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
+        }
+        catch (SdhciException)
+        {
+            // The failure that brought us here, if any, is the news; a dead controller cannot be quieted anyway.
+        }
     }
 
     /// <summary>Reset, 3.3 V bus power and an identification-speed clock: enough for CMD0 to complete.</summary>
     private static void PowerUp(IRegisterIo io)
     {
         io.Write8(R.SoftwareReset.Offset, 0x01);
-        Until(() => (io.Read8(R.SoftwareReset.Offset) & 0x01) == 0, "software reset");
+        Until(() => (io.Read8(R.SoftwareReset.Offset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
         io.Write8(R.PowerControl.Offset, 0x0F); // 3.3 V, power on
         io.Write16(R.ClockControl.Offset, 0x8001); // divided clock, internal clock enable
-        Until(() => (io.Read16(R.ClockControl.Offset) & 0x0002) != 0, "internal clock stable");
+        Until(() => (io.Read16(R.ClockControl.Offset) & 0x0002) != 0, SdhciError.ClockNotStable, "internal clock stable");
         io.Write16(R.ClockControl.Offset, (ushort)(io.Read16(R.ClockControl.Offset) | 0x0004));
     }
 
-    private static void Until(Func<bool> condition, string what)
+    private static void Until(Func<bool> condition, SdhciError error, string what)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
             if (clock.ElapsedMilliseconds > 1000)
             {
-                throw new TimeoutException($"the controller did not finish the {what} within 1 s");
+                throw new SdhciException(error, $"the controller did not finish the {what} within 1 s");
             }
         }
     }

@@ -33,6 +33,9 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
         Directory.CreateDirectory(Path.Combine(DevRoot, "vfio"));
         File.WriteAllText(Path.Combine(SysfsRoot, "bus", "platform", "drivers_probe"), "");
         File.WriteAllText(Path.Combine(DevicePath, "driver_override"), "(null)\n");
+        Directory.CreateDirectory(Path.Combine(ProcRoot, "self"));
+        File.WriteAllText(Path.Combine(ProcRoot, "self", "mountinfo"), "22 1 0:21 / /proc rw,nosuid - proc proc rw\n");
+        File.WriteAllText(Path.Combine(ProcRoot, "swaps"), "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
         if (boundTo is not null)
         {
             BindTo(boundTo);
@@ -41,15 +44,86 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
 
     public List<(string Path, string Value)> Writes { get; } = [];
 
+    /// <summary>When set, the sysfs write with this number (1-based, counting every write) fails with EIO.</summary>
+    public int? FailingWriteNumber { get; set; }
+
+    /// <summary>Called before every write that goes through (to look at the state just before it).</summary>
+    public Action<string>? BeforeWrite { get; set; }
+
+    /// <summary>What <see cref="TryOpen"/> answers for a path ending with the key (a block device in use: EBUSY).</summary>
+    public Dictionary<string, int> OpenResults { get; } = [];
+
+    private int _writeCount;
+
+    public string ProcRoot => Path.Combine(_root.FullName, "proc");
+
+    public string StateDirectory => Path.Combine(_root.FullName, "run", "vfio-net");
+
+    public string Parameter(string module, string name) => Path.Combine(SysfsRoot, "module", module, "parameters", name);
+
+    /// <summary>Creates a module parameter file with <paramref name="value"/>.</summary>
+    public void SetParameter(string module, string name, string value)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Parameter(module, name))!);
+        File.WriteAllText(Parameter(module, name), value);
+    }
+
+    public string? ReadParameter(string module, string name) => ReadText(Parameter(module, name));
+
+    /// <summary>An SD card below the controller as the mmc core makes it: mmcblk0 (179:0) and mmcblk0p1 (179:8),
+    /// their class/block entries and device nodes.</summary>
+    public void AddCard()
+    {
+        var disk = Path.Combine(DevicePath, "mmc_host", "mmc0", "mmc0:0001", "block", "mmcblk0");
+        foreach (var (folder, name, number) in new[] { (disk, "mmcblk0", "179:0"), (Path.Combine(disk, "mmcblk0p1"), "mmcblk0p1", "179:8") })
+        {
+            Directory.CreateDirectory(Path.Combine(folder, "holders"));
+            File.WriteAllText(Path.Combine(folder, "dev"), number + "\n");
+            File.WriteAllText(Path.Combine(folder, "uevent"), $"MAJOR={number.Split(':')[0]}\nMINOR={number.Split(':')[1]}\nDEVNAME={name}\nDEVTYPE=disk\n");
+            Directory.CreateDirectory(Path.Combine(SysfsRoot, "class", "block"));
+            File.CreateSymbolicLink(Path.Combine(SysfsRoot, "class", "block", name), folder);
+            File.WriteAllText(Path.Combine(DevRoot, name), "");
+        }
+    }
+
+    /// <summary>A process in the fake /proc with a start time (field 22 of its stat line) and open files.</summary>
+    public void AddProcess(int pid, long startTime, params string[] openFiles)
+    {
+        var folder = Path.Combine(ProcRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(Path.Combine(folder, "fd"));
+        var fields = string.Join(' ', Enumerable.Range(3, 50).Select(n => n == 22 ? startTime.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0"));
+        File.WriteAllText(Path.Combine(folder, "stat"), $"{pid} (fake (proc)) {fields}\n");
+        File.WriteAllText(Path.Combine(folder, "comm"), "fakeproc\n");
+        for (var i = 0; i < openFiles.Length; i++)
+        {
+            File.CreateSymbolicLink(Path.Combine(folder, "fd", (3 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)), openFiles[i]);
+        }
+    }
+
+    public override int TryOpen(string path, bool exclusive) =>
+        OpenResults.FirstOrDefault(r => path.EndsWith(r.Key, StringComparison.Ordinal)) is { Key: not null } hit ? hit.Value : base.TryOpen(path, exclusive);
+
     /// <summary>When set, drivers_probe with this driver in driver_override binds nothing (the driver refused).</summary>
     public string? RefusingDriver { get; set; }
+
+    /// <summary>When false, binding a VFIO driver makes the group link but no node under /dev/vfio (no devtmpfs).</summary>
+    public bool CreatesGroupNode { get; set; } = true;
 
     /// <summary>Writes to a path ending with this fail with the errno.</summary>
     public (string Suffix, int Errno)? FailingWrite { get; set; }
 
     public string DevicePath => Path.Combine(SysfsRoot, "bus", "platform", "devices", Device);
 
-    public VfioBindOptions Options => new() { SysfsRoot = SysfsRoot, DevRoot = DevRoot, Timeout = TimeSpan.FromMilliseconds(200) };
+    public VfioBindOptions Options => new()
+    {
+        SysfsRoot = SysfsRoot,
+        DevRoot = DevRoot,
+        ProcRoot = ProcRoot,
+        StateDirectory = StateDirectory,
+        Timeout = TimeSpan.FromMilliseconds(200),
+    };
+
+    public string RecordPath => Path.Combine(StateDirectory, Device + ".json");
 
     public string? BoundDriver => LinkName(Path.Combine(DevicePath, "driver"));
 
@@ -61,6 +135,13 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
         {
             return -failing.Errno;
         }
+
+        if (++_writeCount == FailingWriteNumber)
+        {
+            return -Errno.EIO;
+        }
+
+        BeforeWrite?.Invoke(path);
 
         var result = base.Write(path, value);
         if (result < 0)
@@ -94,7 +175,10 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
         if (driver.StartsWith("vfio", StringComparison.Ordinal) && !Exists(Path.Combine(DevicePath, "iommu_group")))
         {
             File.CreateSymbolicLink(Path.Combine(DevicePath, "iommu_group"), Path.Combine(SysfsRoot, "kernel", "iommu_groups", "0"));
-            File.WriteAllText(Path.Combine(DevRoot, "vfio", "noiommu-0"), "");
+            if (CreatesGroupNode)
+            {
+                File.WriteAllText(Path.Combine(DevRoot, "vfio", "noiommu-0"), "");
+            }
         }
     }
 }

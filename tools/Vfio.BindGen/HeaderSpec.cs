@@ -27,7 +27,7 @@ internal sealed record HeaderSpec(
         new("iommufd.g.cs", "IommufdUapi", ["linux/iommufd.h"]),
         new("errno.g.cs", "Errno", ["asm-generic/errno.h"], OwnHeaders: ["asm-generic/errno-base.h", "asm-generic/errno.h"], ErrnoNames: true),
         new("libc.g.cs", "LibcConstants", ["fcntl.h", "sys/mman.h", "sys/eventfd.h", "poll.h"],
-            MacroFilter: "^(O_(RDONLY|WRONLY|RDWR|CLOEXEC|NONBLOCK|SYNC|TRUNC)|PROT_(NONE|READ|WRITE|EXEC)|MAP_(SHARED|PRIVATE|ANONYMOUS|FIXED|FIXED_NOREPLACE|POPULATE|LOCKED|NORESERVE|HUGETLB|HUGE_SHIFT)|MFD_(CLOEXEC|ALLOW_SEALING|HUGETLB)|EFD_(CLOEXEC|NONBLOCK|SEMAPHORE)|POLL(IN|PRI|OUT|ERR|HUP|NVAL))$",
+            MacroFilter: "^(O_(RDONLY|WRONLY|RDWR|CREAT|EXCL|CLOEXEC|NONBLOCK|SYNC|TRUNC)|PROT_(NONE|READ|WRITE|EXEC)|MAP_(SHARED|PRIVATE|ANONYMOUS|FIXED|FIXED_NOREPLACE|POPULATE|LOCKED|NORESERVE|HUGETLB|HUGE_SHIFT)|MFD_(CLOEXEC|ALLOW_SEALING|HUGETLB)|EFD_(CLOEXEC|NONBLOCK|SEMAPHORE)|POLL(IN|PRI|OUT|ERR|HUP|NVAL))$",
             RecordFilter: "^pollfd$",
             SystemHeaders: true),
     ];

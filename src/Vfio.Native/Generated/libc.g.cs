@@ -43,6 +43,12 @@ public static partial class LibcConstants
     [NativeTypeName("#define O_RDWR 02")]
     public const int O_RDWR = 2;
 
+    [NativeTypeName("#define O_CREAT 0100")]
+    public const int O_CREAT = 64;
+
+    [NativeTypeName("#define O_EXCL 0200")]
+    public const int O_EXCL = 128;
+
     [NativeTypeName("#define O_TRUNC 01000")]
     public const int O_TRUNC = 512;
 

@@ -21,6 +21,10 @@ internal interface ISysfs
 
     /// <summary>Writes <paramref name="value"/> in one write(2); 0 or a negative errno.</summary>
     int Write(string path, string value);
+
+    /// <summary>Opens <paramref name="path"/> read-only and closes it again: 0 or a negative errno. With
+    /// <paramref name="exclusive"/>, O_EXCL: a block device in use (mounted, swap, held) answers EBUSY.</summary>
+    int TryOpen(string path, bool exclusive);
 }
 
 /// <summary>The real tree (or a test's copy of it), through open/write so errno survives.</summary>
@@ -52,6 +56,18 @@ internal class Sysfs(string sysfsRoot, string devRoot) : ISysfs
         {
             return null;
         }
+    }
+
+    public virtual int TryOpen(string path, bool exclusive)
+    {
+        var fd = Libc.open(path, LibcConstants.O_RDONLY | LibcConstants.O_NONBLOCK | LibcConstants.O_CLOEXEC | (exclusive ? LibcConstants.O_EXCL : 0), 0);
+        if (fd < 0)
+        {
+            return -System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        }
+
+        _ = Libc.close(fd);
+        return 0;
     }
 
     public virtual int Write(string path, string value)

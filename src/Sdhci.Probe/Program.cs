@@ -7,10 +7,11 @@ var root = new RootCommand("Find SD host controllers, hand them to VFIO, dump th
     ListCommand.Create(),
     BindCommands.CreateBind(),
     BindCommands.CreateUnbind(),
+    StatusCommand.Create(),
     DumpCommand.Create(),
     IrqCommand.Create(),
     CardCommands.CreateInit(),
     CardCommands.CreateRead(),
     CardCommands.CreateWrite(),
 };
-return root.Parse(args).Invoke();
+return CommonOptions.Invoke(root.Parse(args));

@@ -8,20 +8,18 @@ namespace Sdhci.Probe.Commands;
 /// <summary>What <c>bind</c> did.</summary>
 internal sealed record BindResult(string Device, string? OriginalDriver, string Driver, string GroupPath, bool NoIommu);
 
-/// <summary>What <c>unbind</c> left: the driver the device is bound to now (null: none).</summary>
-internal sealed record UnbindResult(string Device, string? Driver, bool Restored);
+/// <summary>What <c>unbind</c> left: the driver the device is bound to now (null: none), and what was left as it was.</summary>
+internal sealed record UnbindResult(string Device, string? Driver, bool Restored, IReadOnlyList<string> Notes);
 
 /// <summary><c>sdhci-probe bind</c> and <c>unbind</c>: the seed's sysfs steps, done safely and reversibly.</summary>
 internal static class BindCommands
 {
-    private static readonly string[] Buses = ["platform", "pci"];
-
     public static Command CreateBind()
     {
         var device = CommonOptions.Device();
-        var unsafeInterrupts = new Option<bool>("--unsafe-interrupts") { Description = "Set vfio_iommu_type1.allow_unsafe_interrupts: needed where the interrupt controller cannot remap interrupts. Unsafe." };
-        var noIommu = new Option<bool>("--noiommu") { Description = "Turn on VFIO's no-IOMMU mode (vfio.enable_unsafe_noiommu_mode) so a device behind no IOMMU gets a group. Unsafe: no isolation, and DMA only by physical address." };
-        var force = new Option<bool>("--force") { Description = "Bind even though a file system on the card is mounted." };
+        var unsafeInterrupts = new Option<bool>("--unsafe-interrupts") { Description = "Set vfio_iommu_type1.allow_unsafe_interrupts: needed where the interrupt controller cannot remap interrupts. Unsafe; put back by 'unbind --restore'." };
+        var noIommu = new Option<bool>("--noiommu") { Description = "Turn on VFIO's no-IOMMU mode (vfio.enable_unsafe_noiommu_mode) if the device has no IOMMU group. Unsafe: no isolation, and DMA only by physical address; put back by 'unbind --restore'." };
+        var force = new Option<bool>("--force") { Description = "Bind even though the card is in use (mounted, swap, held): its users lose it at once. Says what it overrode." };
         var json = CommonOptions.Json();
         var sysfs = CommonOptions.SysfsRoot();
         var command = new Command("bind", "Hand a controller to VFIO: unbind its driver, set driver_override, probe. 'unbind --restore' gives it back.") { device, unsafeInterrupts, noIommu, force, json, sysfs };
@@ -29,28 +27,30 @@ internal static class BindCommands
         {
             var name = result.GetValue(device)!;
             var root = result.GetValue(sysfs)!;
-            var mounted = MountedFileSystems(name, root);
-            if (mounted.Count > 0 && !result.GetValue(force))
+            RequireController(name, root);
+            VfioDeviceBinding binding;
+            try
             {
-                Console.Error.WriteLine($"sdhci-probe: {name} holds mounted file systems ({string.Join(", ", mounted)}); unmount them or pass --force.");
+                binding = VfioDeviceBinding.Bind(name, new VfioBindOptions
+                {
+                    SysfsRoot = root,
+                    AllowUnsafeInterrupts = result.GetValue(unsafeInterrupts),
+                    EnableNoIommu = result.GetValue(noIommu),
+                    RefuseBlockDevicesInUse = !result.GetValue(force),
+                    RestoreOnDispose = false,
+                });
+            }
+            catch (VfioDeviceBusyException e)
+            {
+                Console.Error.WriteLine($"sdhci-probe: {e.Message} Nothing was changed.{(e.Users.Any(u => u.StartsWith("pid ", StringComparison.Ordinal)) ? "" : " --force takes it anyway, from under its users.")}");
                 return ExitCodes.NotReady;
             }
 
-            if (result.GetValue(noIommu))
+            foreach (var use in binding.OverriddenUses)
             {
-                var parameter = Path.Combine(root, "module", "vfio", "parameters", "enable_unsafe_noiommu_mode");
-                try
-                {
-                    File.WriteAllText(parameter, "Y");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new VfioException("enable no-IOMMU mode", name, Errno.EACCES,
-                        $"Could not write {parameter} ({e.Message}). Boot with vfio.enable_unsafe_noiommu_mode=1 instead, or run as root.");
-                }
+                Console.Error.WriteLine($"sdhci-probe: {name}: --force: taken although {use}");
             }
 
-            var binding = VfioDeviceBinding.Bind(name, new VfioBindOptions { SysfsRoot = root, AllowUnsafeInterrupts = result.GetValue(unsafeInterrupts), RestoreOnDispose = false });
             var report = new BindResult(name, binding.OriginalDriver, binding.VfioDriver, binding.GroupPath, binding.IsNoIommu);
             if (result.GetValue(json))
             {
@@ -73,35 +73,36 @@ internal static class BindCommands
         var restore = new Option<bool>("--restore") { Description = "Let the bus probe the device again so its original driver takes it back." };
         var json = CommonOptions.Json();
         var sysfs = CommonOptions.SysfsRoot();
-        var command = new Command("unbind", "Take a controller away from VFIO and clear driver_override; with --restore, give it back to its original driver.") { device, restore, json, sysfs };
+        var command = new Command("unbind", "Take a controller away from VFIO and put back what binding it changed (driver_override, module parameters); with --restore, give it back to its original driver.") { device, restore, json, sysfs };
         command.SetAction(result => CommonOptions.Run(() =>
         {
             var name = result.GetValue(device)!;
-            var now = VfioDeviceBinding.Release(name, result.GetValue(restore), new VfioBindOptions { SysfsRoot = result.GetValue(sysfs)! });
+            var root = result.GetValue(sysfs)!;
+            RequireController(name, root);
+            var released = VfioDeviceBinding.Release(name, result.GetValue(restore), new VfioBindOptions { SysfsRoot = root });
             if (result.GetValue(json))
-                CommonOptions.WriteJson(new UnbindResult(name, now, result.GetValue(restore)), ProbeJson.Default.UnbindResult);
+            {
+                CommonOptions.WriteJson(new UnbindResult(name, released.Driver, result.GetValue(restore), released.Notes), ProbeJson.Default.UnbindResult);
+            }
             else
-                Console.WriteLine($"{name}: now bound to {now ?? "no driver"}");
+            {
+                foreach (var note in released.Notes)
+                {
+                    Console.Error.WriteLine($"sdhci-probe: {name}: {note}");
+                }
+
+                Console.WriteLine($"{name}: now bound to {released.Driver ?? "no driver"}");
+            }
+
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    /// <summary>Mount points of the block devices (mmcblkN and partitions) below the controller.</summary>
-    internal static List<string> MountedFileSystems(string device, string sysfsRoot, string mounts = "/proc/mounts")
-    {
-        var path = Buses.Select(b => Path.Combine(sysfsRoot, "bus", b, "devices", device)).FirstOrDefault(Directory.Exists);
-        if (path is null || !File.Exists(mounts))
-        {
-            return [];
-        }
-
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true, MaxRecursionDepth = 8 };
-        var disks = Directory.EnumerateDirectories(path, "mmcblk*", options).Select(Path.GetFileName).OfType<string>().ToHashSet();
-        return File.ReadLines(mounts)
-            .Select(line => line.Split(' '))
-            .Where(f => f.Length > 1 && f[0].StartsWith("/dev/", StringComparison.Ordinal) && disks.Any(d => f[0][5..].StartsWith(d, StringComparison.Ordinal)))
-            .Select(f => $"{f[0]} on {f[1]}")
-            .ToList();
-    }
+    /// <summary>bind, unbind and --bind take SD host controllers only: the devices <c>list</c> shows.
+    /// The library binds anything; this tool is for one kind of device and says so.</summary>
+    internal static ControllerInfo RequireController(string name, string sysfsRoot) =>
+        ControllerInfo.Discover(sysfsRoot).FirstOrDefault(c => c.Name == name)
+        ?? throw new VfioException("find controller", name, Errno.ENODEV,
+            "Not an SD host controller: sdhci-probe takes only the devices 'sdhci-probe list' shows (platform devices compatible with sdhci or arasan, PCI class 0805). Other devices: use the Vfio.Platform library.");
 }

@@ -57,6 +57,8 @@ internal static class CommonOptions
     /// <summary>The exit code and the one-line reason for <paramref name="error"/>.</summary>
     internal static (int Code, string Reason) Describe(Exception error) => error switch
     {
+        // Someone uses the device (a mounted card, a process holding its group): not ready, nothing changed.
+        VfioDeviceBusyException e => (ExitCodes.NotReady, OneLine(e.Message)),
         // SystemCallException is an IOException: it must be matched first. Its message names the call and its target.
         SystemCallException e => (ExitCodes.Failed, OneLine(e.Message)),
         SdhciException e => (ExitCodes.Failed, OneLine(e.Message)),

@@ -46,8 +46,7 @@ internal sealed class ControllerSession : IDisposable
     /// be bound to VFIO (sdhci-probe bind); with it, it is bound now and given back on dispose.</summary>
     public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys", bool useIommufd = false)
     {
-        var info = ControllerInfo.Discover(sysfsRoot).FirstOrDefault(c => c.Name == name)
-            ?? throw new VfioException("find controller", name, Errno.ENODEV, "No SD host controller of that name; 'sdhci-probe list' shows the ones there are.");
+        var info = BindCommands.RequireController(name, sysfsRoot);
 
         VfioDeviceBinding? binding = null;
         if (!info.ReadyForVfio)
@@ -58,7 +57,8 @@ internal sealed class ControllerSession : IDisposable
                     $"{name} is bound to {info.Driver ?? "no driver"}, not to VFIO. Run 'sdhci-probe bind {name}' first, or pass --bind to bind it for this command only.");
             }
 
-            binding = VfioDeviceBinding.Bind(name, new VfioBindOptions { SysfsRoot = sysfsRoot });
+            // The card is checked here too: a mounted card refuses the bind (sdhci-probe bind --force is the override).
+            binding = VfioDeviceBinding.Bind(name, new VfioBindOptions { SysfsRoot = sysfsRoot, EnableNoIommu = noIommu });
         }
 
         IDisposable? owner = null;

@@ -100,6 +100,17 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
         }
     }
 
+    public List<(string Path, uint Uid, uint Gid)> Chowns { get; } = [];
+
+    /// <summary>What chown answers (0, or a negative errno); the fake records the call and changes nothing.</summary>
+    public int ChownResult { get; set; }
+
+    public override int Chown(string path, uint uid, uint gid)
+    {
+        Chowns.Add((Relative(path), uid, gid));
+        return ChownResult;
+    }
+
     public override int TryOpen(string path, bool exclusive) =>
         OpenResults.FirstOrDefault(r => path.EndsWith(r.Key, StringComparison.Ordinal)) is { Key: not null } hit ? hit.Value : base.TryOpen(path, exclusive);
 

@@ -23,7 +23,7 @@ public sealed class ProbeBlockCountTests(ITestOutputHelper output)
         Rig.RequireRig(arch);
         const string Probe = "/payload/sdhci-probe";
         string Read(string way) =>
-            $"{Probe} read {device} --bind {extra} --lba {First} --count {Count} --mode {mode} --block-count {way} --json --out /tmp/blocks.bin && sha256sum < /tmp/blocks.bin";
+            $"{Probe} read {device} --bind {extra} --lba {First} --count {Count} --mode {mode} --block-count {way} --json --force --out /tmp/blocks.bin && sha256sum < /tmp/blocks.bin";
         var results = Rig.RunSteps(arch, Rig.Probe(arch), ["--card-spec", "3"],
             ("init", $"{Probe} init {device} --bind {extra} --json"),
             ("cmd23", Read("cmd23")),

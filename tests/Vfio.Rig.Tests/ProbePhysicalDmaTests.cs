@@ -25,7 +25,7 @@ public sealed class ProbePhysicalDmaTests(ITestOutputHelper output)
     {
         Rig.RequireRig("arm64");
         string Read(string mode, int count) =>
-            $"{Probe} read {Device} --bind --noiommu --lba {First} --count {count} --mode {mode} --json --out /tmp/blocks.bin && sha256sum < /tmp/blocks.bin";
+            $"{Probe} read {Device} --bind --noiommu --lba {First} --count {count} --mode {mode} --json --force --out /tmp/blocks.bin && sha256sum < /tmp/blocks.bin";
         var results = Rig.RunSteps("arm64", Rig.Probe("arm64"),
             ("no-huge-page", Rig.Refused($"echo 0 > /proc/sys/vm/nr_hugepages; {Probe} read {Device} --bind --noiommu --lba 0 --count 8 --mode adma2 --out /tmp/x.bin", Sysfs)),
             ("reserve", "echo 1 > /proc/sys/vm/nr_hugepages; grep -E 'HugePages_(Total|Free)' /proc/meminfo"),

@@ -4,7 +4,7 @@ namespace Vfio.Rig.Tests;
 
 /// <summary>sdhci-probe never takes a card that is in use, whatever the node it was mounted through,
 /// never takes a device that is not an SD host controller, and keeps a record of every binding until
-/// the device is given back. ZynqMP guest: our kernel has ext2 and swap; the card is mmcblk1 (179:8).
+/// the device is given back. ZynqMP guest: our kernel has ext2 and swap; the card is mmcblk1.
 /// After every refusal: the driver is still sdhci-arasan, no record is left, the card's bytes (read
 /// through the kernel driver) are unchanged.</summary>
 [Collection(nameof(GuestCollection))]
@@ -23,10 +23,11 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
             // An ext2 file system on the card (QEMU's snapshot=on keeps the image as it was), its bytes
             // hashed through the kernel, then mounted read-only so that mounting writes nothing.
             ("prepare", "mke2fs -q -F /dev/mmcblk1 && mkdir -p /mnt/card && mount -t ext2 /dev/mmcblk1 /mnt/card && echo precious > /mnt/card/file" +
-                        " && umount /mnt/card && echo before=$(sha256sum < /dev/mmcblk1) && mount -t ext2 -o ro /dev/mmcblk1 /mnt/card"),
+                        " && umount /mnt/card && echo before=$(sha256sum < /dev/mmcblk1) && mount -t ext2 -o ro /dev/mmcblk1 /mnt/card" +
+                        " && echo number=$(cat /sys/class/block/mmcblk1/dev)"),
             ("bind-mounted", Refused($"{Probe} bind {Device} --noiommu")),
             ("read-mounted", Refused($"{Probe} read {Device} --bind --noiommu --count 1 --out /tmp/x.bin")),
-            ("other-node", $"umount /mnt/card && mknod /dev/othercard b 179 8 && mount -t ext2 -o ro /dev/othercard /mnt/card && " +
+            ("other-node", $"umount /mnt/card && mknod /dev/othercard b $(tr ':' ' ' < /sys/class/block/mmcblk1/dev) && mount -t ext2 -o ro /dev/othercard /mnt/card && " +
                            Refused($"{Probe} bind {Device} --noiommu")),
             ("after-mounts", "cat /mnt/card/file && umount /mnt/card && echo after=$(sha256sum < /dev/mmcblk1)"),
             // SIGKILL mid-command: nothing of the process runs, so only the record can say what to undo.
@@ -42,12 +43,13 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
 
         Assert.Equal(0, steps["prepare"].ExitCode);
         var before = Rig.Values(steps["prepare"].Output)["before"];
+        var card = $"mmcblk1 ({Rig.Values(steps["prepare"].Output)["number"]})"; // matched by number, so printed with it
 
-        Rig.AssertRefused(Trim(steps["bind-mounted"]), 4, "sdhci-arasan", "in use", "mmcblk1 (179:8) mounted on /mnt/card");
+        Rig.AssertRefused(Trim(steps["bind-mounted"]), 4, "sdhci-arasan", "in use", $"{card} mounted on /mnt/card");
         Assert.Contains("records=0", steps["bind-mounted"].Output, StringComparison.Ordinal);
-        Rig.AssertRefused(Trim(steps["read-mounted"]), 4, "sdhci-arasan", "mmcblk1 (179:8) mounted on /mnt/card");
+        Rig.AssertRefused(Trim(steps["read-mounted"]), 4, "sdhci-arasan", $"{card} mounted on /mnt/card");
         Assert.Contains("records=0", steps["read-mounted"].Output, StringComparison.Ordinal);
-        Rig.AssertRefused(Trim(steps["other-node"]), 4, "sdhci-arasan", "mmcblk1 (179:8) mounted on /mnt/card");
+        Rig.AssertRefused(Trim(steps["other-node"]), 4, "sdhci-arasan", $"{card} mounted on /mnt/card");
 
         Assert.Equal(0, steps["after-mounts"].ExitCode);
         Assert.Contains("precious", steps["after-mounts"].Output, StringComparison.Ordinal);
@@ -74,10 +76,10 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
         Assert.Contains("records=0", steps["unbind"].Output, StringComparison.Ordinal);
         Assert.EndsWith("/drivers/sdhci-arasan", steps["unbind"].Output.Trim(), StringComparison.Ordinal);
 
-        Rig.AssertRefused(Trim(steps["swap"]), 4, "sdhci-arasan", "mmcblk1 (179:8) is swap");
+        Rig.AssertRefused(Trim(steps["swap"]), 4, "sdhci-arasan", $"{card} is swap");
 
         Assert.Contains("rc=0", steps["force"].Output, StringComparison.Ordinal);
-        Assert.Contains("--force: taken although mmcblk1 (179:8) is swap", steps["force"].Output, StringComparison.Ordinal);
+        Assert.Contains($"--force: taken although {card} is swap", steps["force"].Output, StringComparison.Ordinal);
         Assert.EndsWith("/drivers/sdhci-arasan", steps["force"].Output.Trim(), StringComparison.Ordinal);
     }
 

@@ -19,14 +19,16 @@ internal static class BindCommands
         var device = CommonOptions.Device();
         var unsafeInterrupts = new Option<bool>("--unsafe-interrupts") { Description = "Set vfio_iommu_type1.allow_unsafe_interrupts: needed where the interrupt controller cannot remap interrupts. Unsafe; put back by 'unbind --restore'." };
         var noIommu = new Option<bool>("--noiommu") { Description = "Turn on VFIO's no-IOMMU mode (vfio.enable_unsafe_noiommu_mode) if the device has no IOMMU group. Unsafe: no isolation, and DMA only by physical address; put back by 'unbind --restore'." };
+        var owner = new Option<string?>("--owner") { Description = "Give the controller's VFIO nodes (group node, device cdev) to USER[:GROUP], so that dump, irq, init and read run without root. Lasts as long as the binding." };
         var force = new Option<bool>("--force") { Description = "Bind even though the card is in use (mounted, swap, held): its users lose it at once. Says what it overrode." };
         var json = CommonOptions.Json();
         var sysfs = CommonOptions.SysfsRoot();
-        var command = new Command("bind", "Hand a controller to VFIO: unbind its driver, set driver_override, probe. 'unbind --restore' gives it back.") { device, unsafeInterrupts, noIommu, force, json, sysfs };
+        var command = new Command("bind", "Hand a controller to VFIO: unbind its driver, set driver_override, probe. 'unbind --restore' gives it back.") { device, unsafeInterrupts, noIommu, owner, force, json, sysfs };
         command.SetAction(result => CommonOptions.Run(() =>
         {
             var name = result.GetValue(device)!;
             var root = result.GetValue(sysfs)!;
+            var nodeOwner = result.GetValue(owner) is { } text ? VfioNodeOwner.Parse(text) : null; // before anything is touched
             RequireController(name, root);
             VfioDeviceBinding binding;
             try
@@ -37,6 +39,7 @@ internal static class BindCommands
                     AllowUnsafeInterrupts = result.GetValue(unsafeInterrupts),
                     EnableNoIommu = result.GetValue(noIommu),
                     RefuseBlockDevicesInUse = !result.GetValue(force),
+                    Owner = nodeOwner,
                     RestoreOnDispose = false,
                 });
             }
@@ -60,6 +63,14 @@ internal static class BindCommands
             {
                 Console.WriteLine($"{name}: {binding.OriginalDriver ?? "no driver"} -> {binding.VfioDriver}, group {binding.GroupPath}{(binding.IsNoIommu ? " (no-IOMMU: not isolated, no DMA mapping)" : "")}");
                 Console.WriteLine($"Give it back with: sdhci-probe unbind {name} --restore");
+                if (nodeOwner is not null)
+                {
+                    Console.WriteLine($"Its VFIO nodes belong to {nodeOwner.Uid}:{nodeOwner.Gid} while it is bound. That user also needs:");
+                    foreach (var need in VfioNodeOwner.StillNeeded(binding.IsNoIommu, iommufd: false))
+                    {
+                        Console.WriteLine("  " + need);
+                    }
+                }
             }
 
             return ExitCodes.Ok;

@@ -425,7 +425,7 @@ internal static class CardCommands
         VfioInterrupt? irq = null;
         try
         {
-            session = ControllerSession.Open(name, options.NoIommu, options.Bind, useIommufd: options.Iommufd);
+            session = ControllerSession.Open(name, options.NoIommu, options.Bind, useIommufd: options.Iommufd, busMaster: true);
             signals.Token.ThrowIfCancellationRequested();
             irq = options.Poll ? null : session.EnableInterrupt();
             var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });

@@ -44,7 +44,14 @@ internal sealed class ControllerSession : IDisposable
 
     /// <summary>Opens <paramref name="name"/>. Without <paramref name="bindFirst"/> the device must already
     /// be bound to VFIO (sdhci-probe bind); with it, it is bound now and given back on dispose.</summary>
-    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys", bool useIommufd = false)
+    /// <param name="name">The controller's sysfs name.</param>
+    /// <param name="noIommu">Accept (and with <paramref name="bindFirst"/> turn on) a no-IOMMU group.</param>
+    /// <param name="bindFirst">Bind it to VFIO for this session, and give it back on dispose.</param>
+    /// <param name="sysfsRoot">Where sysfs is mounted.</param>
+    /// <param name="useIommufd">Open it through its device cdev and an iommufd instead of its group.</param>
+    /// <param name="busMaster">Set the PCI command register's Bus Master Enable (DMA and MSI need it). Off for
+    /// commands that only look (dump) or take a wired interrupt (irq): they leave the device as they found it.</param>
+    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys", bool useIommufd = false, bool busMaster = false)
     {
         var info = BindCommands.RequireController(name, sysfsRoot);
 
@@ -79,9 +86,9 @@ internal sealed class ControllerSession : IDisposable
                 device = group.OpenDevice(name);
             }
 
-            if (device.IsPci)
+            if (busMaster && device.IsPci)
             {
-                device.SetPciBusMaster(true); // SDMA and ADMA2 need it; vfio-pci does not set it
+                device.SetPciBusMaster(true); // SDMA and ADMA2 need it; vfio-pci does not set it, and clears it on release
             }
 
             var region = device.MapRegion(0);

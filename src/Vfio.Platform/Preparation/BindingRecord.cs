@@ -27,6 +27,9 @@ public sealed record BindingRecord
     /// <summary>Module parameters the binding changes, with the values to put back.</summary>
     public IReadOnlyList<ModuleParameterChange> Parameters { get; init; } = [];
 
+    /// <summary>Who the binding gave the device's VFIO nodes to (null: nobody, they are root's).</summary>
+    public VfioNodeOwner? Owner { get; init; }
+
     /// <summary>The process that made the binding.</summary>
     public int Pid { get; init; }
 

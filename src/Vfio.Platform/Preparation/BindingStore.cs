@@ -28,9 +28,14 @@ internal sealed class BindingStore(string directory, string procRoot)
         {
             return null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException)
         {
-            throw new VfioException("read binding record", device, Errno.EACCES, $"{path}: {e.Message}");
+            throw new VfioException("read binding record", device, Errno.EACCES,
+                $"{path} is root's (0600): changing driver bindings, giving a device back included, needs root.");
+        }
+        catch (IOException e)
+        {
+            throw new VfioException("read binding record", device, Errno.EIO, $"{path}: {e.Message}");
         }
 
         try

@@ -25,6 +25,9 @@ internal interface ISysfs
     /// <summary>Opens <paramref name="path"/> read-only and closes it again: 0 or a negative errno. With
     /// <paramref name="exclusive"/>, O_EXCL: a block device in use (mounted, swap, held) answers EBUSY.</summary>
     int TryOpen(string path, bool exclusive);
+
+    /// <summary>chown(2): 0 or a negative errno.</summary>
+    int Chown(string path, uint uid, uint gid);
 }
 
 /// <summary>The real tree (or a test's copy of it), through open/write so errno survives.</summary>
@@ -69,6 +72,9 @@ internal class Sysfs(string sysfsRoot, string devRoot) : ISysfs
         _ = Libc.close(fd);
         return 0;
     }
+
+    public virtual int Chown(string path, uint uid, uint gid) =>
+        Libc.chown(path, uid, gid) < 0 ? -System.Runtime.InteropServices.Marshal.GetLastPInvokeError() : 0;
 
     public virtual int Write(string path, string value)
     {

@@ -24,6 +24,11 @@ public sealed record VfioBindOptions
     /// them from under their users. On by default; turning it off is how a caller overrides the check.</summary>
     public bool RefuseBlockDevicesInUse { get; init; } = true;
 
+    /// <summary>Give the device's VFIO nodes (group node, device cdevs) to this user and group once it is
+    /// bound, so that the program using it needs no root (<see cref="VfioNodeOwner.StillNeeded"/> says
+    /// what else it needs). Null: they stay root's.</summary>
+    public VfioNodeOwner? Owner { get; init; }
+
     /// <summary>Give the device back to its original driver when the binding is disposed. Off, the
     /// binding outlives the process and its record says so (given back by <see cref="VfioDeviceBinding.Release(string, bool, VfioBindOptions?)"/>).</summary>
     public bool RestoreOnDispose { get; init; } = true;

@@ -127,6 +127,7 @@ public sealed class VfioDeviceBinding : IDisposable
             ? existing with
             {
                 Parameters = [.. existing.Parameters, .. planned.Where(p => !existing.Parameters.Any(e => e.Module == p.Module && e.Name == p.Name))],
+                Owner = options.Owner ?? existing.Owner,
                 Pid = Environment.ProcessId,
                 PidStartTime = store.StartTime(Environment.ProcessId),
                 Persistent = !options.RestoreOnDispose,
@@ -139,6 +140,7 @@ public sealed class VfioDeviceBinding : IDisposable
                 OriginalOverride = NormalizeOverride(sysfs.ReadText(Path.Combine(devicePath, "driver_override"))),
                 VfioDriver = vfio,
                 Parameters = planned,
+                Owner = options.Owner,
                 Pid = Environment.ProcessId,
                 PidStartTime = store.StartTime(Environment.ProcessId),
                 Persistent = !options.RestoreOnDispose,
@@ -178,7 +180,28 @@ public sealed class VfioDeviceBinding : IDisposable
     private static VfioDeviceBinding Finish(VfioDeviceBinding binding)
     {
         binding.FindGroup();
+        binding._options.Owner?.Apply(binding._sysfs, binding.Device,
+            VfioNodes(binding._sysfs, binding.DevicePath).Where(binding._sysfs.Exists).Distinct(StringComparer.Ordinal));
         return binding;
+    }
+
+    /// <summary>The device's VFIO nodes: its group node (either spelling) and its device cdevs.</summary>
+    private static List<string> VfioNodes(ISysfs sysfs, string devicePath)
+    {
+        var nodes = new List<string>();
+        if (sysfs.LinkName(Path.Combine(devicePath, "iommu_group")) is { } group)
+        {
+            nodes.Add(Path.Combine(sysfs.DevRoot, "vfio", group));
+            nodes.Add(Path.Combine(sysfs.DevRoot, "vfio", "noiommu-" + group));
+        }
+
+        var cdevs = Path.Combine(devicePath, "vfio-dev");
+        if (Directory.Exists(cdevs))
+        {
+            nodes.AddRange(Directory.EnumerateDirectories(cdevs).Select(d => Path.Combine(sysfs.DevRoot, "vfio", "devices", Path.GetFileName(d))));
+        }
+
+        return nodes;
     }
 
     private void BindToVfio(BindingRecord record)
@@ -330,9 +353,21 @@ public sealed class VfioDeviceBinding : IDisposable
                 RefuseIfHeld(sysfs, options, device, devicePath);
             }
 
+            var nodes = VfioNodes(sysfs, devicePath);
             WriteOrThrow(sysfs, device, Path.Combine(devicePath, "driver", "unbind"), device, $"unbind from {current}",
                 "Close every program that holds the device's VFIO group or device node first.");
             current = null;
+            if (record.Owner is not null)
+            {
+                // A group node that outlives the unbind (another device of the group is still on VFIO) goes back to root.
+                foreach (var node in nodes.Where(sysfs.Exists))
+                {
+                    if (sysfs.Chown(node, 0, 0) < 0)
+                    {
+                        notes.Add($"{node} is still owned by {record.Owner.Uid}:{record.Owner.Gid}: chown failed");
+                    }
+                }
+            }
         }
         else if (current is not null && current != record.OriginalDriver)
         {
@@ -384,19 +419,7 @@ public sealed class VfioDeviceBinding : IDisposable
 
     private static void RefuseIfHeld(ISysfs sysfs, VfioBindOptions options, string device, string devicePath)
     {
-        var nodes = new List<string>();
-        if (sysfs.LinkName(Path.Combine(devicePath, "iommu_group")) is { } group)
-        {
-            nodes.Add(Path.Combine(sysfs.DevRoot, "vfio", group));
-            nodes.Add(Path.Combine(sysfs.DevRoot, "vfio", "noiommu-" + group));
-        }
-
-        var cdevs = Path.Combine(devicePath, "vfio-dev");
-        if (Directory.Exists(cdevs))
-        {
-            nodes.AddRange(Directory.EnumerateDirectories(cdevs).Select(d => Path.Combine(sysfs.DevRoot, "vfio", "devices", Path.GetFileName(d))));
-        }
-
+        var nodes = VfioNodes(sysfs, devicePath);
         var holders = DeviceUsers.Holders(options.ProcRoot, nodes);
         if (holders.Count == 0)
         {

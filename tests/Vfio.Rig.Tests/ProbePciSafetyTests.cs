@@ -1,0 +1,88 @@
+using Xunit;
+
+namespace Vfio.Rig.Tests;
+
+/// <summary>The safety scenarios of the PCI guests (behind an IOMMU): an unsafe module parameter turned
+/// on for a binding and put back after it, a write killed with SIGKILL mid-transfer and the device given
+/// back from its record, an --out that is a symlink refused before the device is touched. After each:
+/// the driver, driver_override, the parameter, the records, and the card's bytes read through the
+/// kernel: outside the written range exactly the image's, inside it each block either the image's or
+/// the written one.</summary>
+[Collection(nameof(GuestCollection))]
+public sealed class ProbePciSafetyTests(ITestOutputHelper output)
+{
+    private const string Probe = "/payload/sdhci-probe", Device = "0000:00:01.0", Sys = "/sys/bus/pci/devices/0000:00:01.0";
+    private const string Parameter = "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts";
+    private const int First = 3000, Count = 2048, Margin = 64;
+    private const string Pattern = "KILLED-MID-WRITE";
+
+    /// <summary>The driver, override, parameter and number of records, one key=value line each.</summary>
+    private const string State =
+        $"echo driver=$(basename $(readlink {Sys}/driver)); echo override=$(cat {Sys}/driver_override); " +
+        $"echo param=$(cat {Parameter}); echo records=$(ls /run/vfio-net 2>/dev/null | wc -l)";
+
+    [Theory]
+    [InlineData("x86_64")]
+    [InlineData("arm64-virt")]
+    public void Parameters_come_back_a_killed_write_is_undone_from_its_record_and_the_card_holds_old_or_new_blocks(string arch)
+    {
+        Rig.RequireRig(arch);
+        // One pattern block as the probe writes it (the text repeated from the block's start), hashed.
+        var patternBlock = "p=''; while [ ${#p} -lt 512 ]; do p=\"$p" + Pattern + "\"; done; printf %s \"$p\" | head -c 512 > /tmp/pattern.bin";
+        var steps = Rig.RunSteps(arch, Rig.Probe(arch),
+            ("before", $"modprobe vfio_iommu_type1 2>/dev/null; {State}"),
+            ("bind", $"{Probe} bind {Device} --unsafe-interrupts && {State} && {Probe} status"),
+            ("unbind", $"{Probe} unbind {Device} --restore && {State}"),
+            ("symlink-out", $"ln -s /etc/passwd /tmp/link && cp /etc/passwd /tmp/passwd.before && " +
+                            $"{Probe} read {Device} --bind --count 1 --out /tmp/link; echo rc=$?; cmp /etc/passwd /tmp/passwd.before && echo passwd-unchanged; {State}"),
+            ("kill-write", $"{Probe} write {Device} --bind --unsafe-interrupts --allow-write --lba {First} --count {Count} --pattern {Pattern} >/dev/null 2>&1 & pid=$!; " +
+                           "i=0; while [ ! -e /run/vfio-net/0000:00:01.0.json ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; sleep 1.5; kill -9 $pid; wait $pid 2>/dev/null; " +
+                           $"{State}; {Probe} status {Device}; {Probe} unbind {Device} --restore; {State}"),
+            ("card", $"sleep 1; {patternBlock}; echo pattern=$(sha256sum < /tmp/pattern.bin | cut -d' ' -f1); " +
+                     $"echo head=$(dd if=/dev/mmcblk0 bs=512 skip={First - Margin} count={Margin} 2>/dev/null | sha256sum | cut -d' ' -f1); " +
+                     $"echo tail=$(dd if=/dev/mmcblk0 bs=512 skip={First + Count} count={Margin} 2>/dev/null | sha256sum | cut -d' ' -f1); " +
+                     $"mkdir /tmp/blocks && dd if=/dev/mmcblk0 bs=512 skip={First} count={Count} 2>/dev/null | (cd /tmp/blocks && split -b 512 -a 4 - b) && " +
+                     "echo blocks=$(ls /tmp/blocks | wc -l) && cd /tmp/blocks && sha256sum b* | grep -v \"^$(sha256sum < /tmp/pattern.bin | cut -d' ' -f1)\""));
+        Rig.Log(output, steps);
+
+        Assert.Equal("N", Rig.Values(steps["before"].Output)["param"]);
+        var bound = Rig.Values(steps["bind"].Output);
+        Assert.Equal(("vfio-pci", "vfio-pci", "Y", "1"), (bound["driver"], bound["override"], bound["param"], bound["records"]));
+        Assert.Contains("vfio_iommu_type1.allow_unsafe_interrupts -> N", steps["bind"].Output, StringComparison.Ordinal);
+        AssertAsFound(steps["unbind"].Output, "unbind");
+
+        Assert.Contains("rc=2", steps["symlink-out"].Output, StringComparison.Ordinal);
+        Assert.Contains("passwd-unchanged", steps["symlink-out"].Output, StringComparison.Ordinal);
+        AssertAsFound(steps["symlink-out"].Output, "symlink --out");
+
+        var killed = steps["kill-write"].Output;
+        Assert.Contains("left by pid", killed, StringComparison.Ordinal); // killed while it held the device: only the record knew
+        Assert.Contains("param=Y", killed, StringComparison.Ordinal);
+        AssertAsFound(killed, "kill -9 of write");
+
+        var card = Rig.Values(steps["card"].Output);
+        Assert.Equal(Rig.CardHash(First - Margin, Margin), card["head"]);
+        Assert.Equal(Rig.CardHash(First + Count, Margin), card["tail"]);
+        Assert.Equal(Count.ToString(System.Globalization.CultureInfo.InvariantCulture), card["blocks"]);
+        // Every block that is not the pattern must be the image's own, at its place.
+        var old = steps["card"].Output.Split('\n').Where(l => l.Contains("  b", StringComparison.Ordinal)).ToList();
+        foreach (var line in old)
+        {
+            var parts = line.Split("  ", 2);
+            var index = parts[1].Trim()[1..].Aggregate(0, (n, c) => (n * 26) + (c - 'a'));
+            Assert.True(Rig.CardHash(First + index, 1) == parts[0], $"block {First + index} is neither the image's nor the pattern");
+        }
+
+        output.WriteLine($"{Count - old.Count} of {Count} blocks were written before the kill");
+    }
+
+    /// <summary>The last key=value lines say: sdhci-pci, no override, the parameter off, no record.</summary>
+    private static void AssertAsFound(string text, string why)
+    {
+        var state = Rig.Values(text);
+        Assert.True(state["driver"] == "sdhci-pci", $"{why}: driver {state["driver"]}");
+        Assert.True(state["override"] is "(null)" or "", $"{why}: driver_override {state["override"]}");
+        Assert.True(state["param"] == "N", $"{why}: allow_unsafe_interrupts {state["param"]}");
+        Assert.True(state["records"] == "0", $"{why}: {state["records"]} records left");
+    }
+}

@@ -27,6 +27,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
     private int _busy;      // a wait is taken (WaitAsync to Complete): refuses a second one
     private int _pending;   // ... and published: the waiter thread may complete it
     private int _parked;    // the waiter thread is (about to be) blocked on _armed
+    private int _disposeStarted;
     private volatile bool _disposed;
 
     public AsyncWaiter(ISyscalls sys, EventFd target)
@@ -64,30 +65,54 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
             _armed.Release(); // the thread had parked on an event nobody waited for
         }
 
+        // Dispose may have come between the check above and the publication: its thread may then have
+        // left without seeing this wait, which would never complete. Whoever claims the wait ends it.
+        if (_disposed && TryClaim())
+        {
+            Complete(0, new ObjectDisposedException(nameof(EventFd)));
+        }
+
         return task;
     }
 
     private void Run()
     {
+        // The thread holds a reference on the eventfd's descriptor for its whole life: a continuation
+        // running here may dispose the EventFd, and the descriptor must stay ours until the loop has left.
+        int target;
         try
         {
-            Loop();
+            target = _target.Enter();
+        }
+        catch (ObjectDisposedException)
+        {
+            _disposed = true;
+            if (TryClaim())
+            {
+                Complete(0, new ObjectDisposedException(nameof(EventFd)));
+            }
+
+            _wake.Dispose();
+            return;
+        }
+
+        try
+        {
+            Loop(target);
         }
         finally
         {
+            _target.Leave();
             // The thread owns the wake-up fd's end of life: Dispose may run on this very thread
             // (from an inline continuation), so it cannot close what the loop still polls.
             _wake.Dispose();
         }
     }
 
-    private void Loop()
+    private void Loop(int target)
     {
         Span<pollfd> fds = stackalloc pollfd[2];
         Span<byte> drain = stackalloc byte[8];
-        // The numbers, taken once: a continuation running on this thread may dispose the EventFd (and
-        // close its descriptor) before the loop comes round; _disposed is checked before every poll.
-        var target = _target.Fd;
         var wake = _wake.Fd;
         while (true)
         {
@@ -105,7 +130,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 
             if (_disposed)
             {
-                if (Volatile.Read(ref _pending) != 0)
+                if (TryClaim())
                 {
                     Complete(0, new ObjectDisposedException(nameof(EventFd)));
                 }
@@ -115,7 +140,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 
             if (ready < 0)
             {
-                if (Volatile.Read(ref _pending) != 0)
+                if (TryClaim())
                 {
                     Complete(0, new VfioException("poll(eventfd)", "interrupt", -ready));
                 }
@@ -127,7 +152,7 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
             if ((fds[1].revents & LibcConstants.POLLIN) != 0)
             {
                 _ = _sys.ReadNonBlocking(wake, drain);
-                if (Volatile.Read(ref _pending) != 0 && _token.IsCancellationRequested)
+                if (Volatile.Read(ref _pending) != 0 && _token.IsCancellationRequested && TryClaim())
                 {
                     Complete(0, new OperationCanceledException(_token));
                     continue;
@@ -142,8 +167,23 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
                     continue;
                 }
 
-                var count = _target.TryRead();
-                if (count != 0)
+                ulong count;
+                try
+                {
+                    count = _target.Read(target);
+                }
+                catch (Exception e) when (e is VfioException or ObjectDisposedException)
+                {
+                    // Thrown on this background thread it would end the process; the wait reports it.
+                    if (TryClaim())
+                    {
+                        Complete(0, e);
+                    }
+
+                    continue;
+                }
+
+                if (count != 0 && TryClaim())
                 {
                     Complete(count, null);
                 }
@@ -165,11 +205,14 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
         }
     }
 
+    /// <summary>Takes the pending wait for completing it: the waiter thread and a WaitAsync that raced
+    /// with Dispose may both try, exactly one succeeds.</summary>
+    private bool TryClaim() => Volatile.Read(ref _pending) != 0 && Interlocked.Exchange(ref _pending, 0) != 0;
+
     private void Complete(ulong count, Exception? error)
     {
         _registration.Dispose();
         _registration = default;
-        Volatile.Write(ref _pending, 0);
         Volatile.Write(ref _busy, 0);
         if (error is null)
         {
@@ -183,9 +226,28 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
 
     private void Wake()
     {
-        Span<byte> one = stackalloc byte[8];
-        one[0] = 1;
-        _ = _sys.Write(_wake.Fd, one);
+        // The thread closes the wake-up fd as it leaves, possibly just before a late cancellation or
+        // Dispose gets here: write only while holding a reference, and not at all once it is closed.
+        var added = false;
+        try
+        {
+            _wake.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the thread has left: nobody to wake
+        }
+
+        try
+        {
+            Span<byte> one = stackalloc byte[8];
+            one[0] = 1;
+            _ = _sys.Write((int)_wake.DangerousGetHandle(), one);
+        }
+        finally
+        {
+            _wake.DangerousRelease();
+        }
     }
 
     public ulong GetResult(short token) => _core.GetResult(token);
@@ -199,12 +261,13 @@ internal sealed class AsyncWaiter : IValueTaskSource<ulong>, IDisposable
     /// the wake-up fd as it leaves. Waits for it unless called from it.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposeStarted, 1) != 0)
         {
             return;
         }
 
         _disposed = true;
+        Interlocked.MemoryBarrier(); // against WaitAsync's publication of _pending: one of the two sees the other
         Wake();
         if (Interlocked.Exchange(ref _parked, 0) == 1)
         {

@@ -22,7 +22,7 @@ public sealed class VfioInterrupt : IDisposable
     private readonly VfioDevice _device;
     private readonly EventFd _eventFd;
     private readonly byte[] _actionBuffer = new byte[vfio_irq_set.data_Offset];
-    private bool _disposed;
+    private int _disposed;
 
     // Vectors wired together by VfioDevice.EnableInterrupts share this count: the last one disposed
     // disables the index, the others only detach their eventfd.
@@ -99,16 +99,19 @@ public sealed class VfioInterrupt : IDisposable
     }
 
     /// <summary>Waits for the interrupt; returns how many times it fired since the last wait, 0 on timeout.</summary>
+    /// <exception cref="ObjectDisposedException">The interrupt is disposed, before the call or while it
+    /// waits: disposing from another thread is the way to end a wait with an infinite timeout.</exception>
     public ulong Wait(TimeSpan timeout)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return _eventFd.Wait(timeout);
     }
 
-    /// <summary>Waits without blocking the caller's thread.</summary>
+    /// <summary>Waits without blocking the caller's thread; ends with <see cref="ObjectDisposedException"/>
+    /// when the interrupt is disposed (from any thread) before it fires.</summary>
     public ValueTask<ulong> WaitAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return _eventFd.WaitAsync(cancellationToken);
     }
 
@@ -123,7 +126,7 @@ public sealed class VfioInterrupt : IDisposable
 
     private void Action(uint action, string what)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var result = _device.SetIrqs(_actionBuffer, VfioUapi.VFIO_IRQ_SET_DATA_NONE | action, Info.Index, Subindex, 1, []);
         if (result < 0)
         {
@@ -131,16 +134,17 @@ public sealed class VfioInterrupt : IDisposable
         }
     }
 
-    /// <summary>Disconnects the eventfd from the interrupt and closes it.</summary>
+    /// <summary>Disconnects the eventfd from the interrupt and closes it. A <see cref="Wait"/> or
+    /// <see cref="WaitAsync"/> in progress on another thread ends with <see cref="ObjectDisposedException"/>.
+    /// Safe to call more than once, and from several threads.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
-        var last = _siblings is null || --_siblings.Value == 0;
+        var last = _siblings is null || Interlocked.Decrement(ref _siblings.Value) == 0;
         if (!_device.Fd.IsClosed)
         {
             _ = last

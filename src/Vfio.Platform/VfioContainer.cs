@@ -297,24 +297,31 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
 
     internal void UnmapDma(DmaMapping mapping)
     {
-        _mappings.Remove(mapping);
-        mapping.Buffer.RemoveMapping();
         if (_fd.IsClosed)
         {
-            return; // closing the container already dropped every mapping
+            // Closing the container already dropped every mapping.
+            _mappings.Remove(mapping);
+            mapping.Buffer.RemoveMapping();
+            return;
         }
 
         var unmap = new vfio_iommu_type1_dma_unmap { argsz = Structs.Size<vfio_iommu_type1_dma_unmap>(), iova = mapping.Iova, size = (ulong)mapping.Length };
         var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Structs.ToArray(unmap));
+        if (result < 0)
+        {
+            // The kernel still maps the buffer at that IOVA and the device can still reach it: keep the
+            // mapping listed, its IOVA reserved and the buffer's memory, so nothing else lands there.
+            throw new VfioException("VFIO_IOMMU_UNMAP_DMA", $"{Options.ContainerPath}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result,
+                "The mapping is kept (IOVA reserved, buffer not freed): dispose it again to retry; closing the container drops it.");
+        }
+
+        _mappings.Remove(mapping);
         if (mapping.Allocated)
         {
             _iova?.Free(mapping.Iova, (ulong)mapping.Length);
         }
 
-        if (result < 0)
-        {
-            throw new VfioException("VFIO_IOMMU_UNMAP_DMA", $"IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result);
-        }
+        mapping.Buffer.RemoveMapping();
     }
 
     private void RequireIommu(string operation)

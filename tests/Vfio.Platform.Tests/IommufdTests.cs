@@ -166,7 +166,6 @@ public sealed class IommufdTests : IDisposable
         using (var chosen = space.MapDma(buffer))
         {
             Assert.Equal(0x8000_0000UL, chosen.Iova);
-            Assert.Throws<InvalidOperationException>(buffer.Dispose); // still mapped
         }
 
         var fixedMapping = space.MapDma(buffer, iova: 0x10000, deviceWrites: false);

@@ -4,8 +4,9 @@ using Vfio.Platform.Kernel;
 namespace Vfio.Platform.Dma;
 
 /// <summary>Page-aligned anonymous memory for a device to read and write through the IOMMU. The
-/// kernel pins its pages while it is mapped (<see cref="VfioContainer.MapDma"/>); the buffer cannot be
-/// freed while a mapping uses it, because the device could still write there.</summary>
+/// kernel pins its pages while it is mapped (<see cref="VfioContainer.MapDma"/>); the memory is not
+/// freed while a mapping uses it, because the device could still write there: disposing the buffer
+/// first defers the free to the last mapping's end.</summary>
 /// <example>
 /// <code>
 /// using var buffer = DmaBuffer.Allocate(64 * 1024);
@@ -18,6 +19,7 @@ public sealed class DmaBuffer : IDisposable
     private readonly ISyscalls _sys;
     private nint _address;
     private int _mappings;
+    private int _disposeRequested;
 
     private DmaBuffer(ISyscalls sys, nint address, long length, bool hugePages)
     {
@@ -28,13 +30,26 @@ public sealed class DmaBuffer : IDisposable
     }
 
     /// <summary>The process's virtual address of the buffer.</summary>
-    public nint Address => _address != 0 ? _address : throw new ObjectDisposedException(nameof(DmaBuffer));
+    /// <exception cref="ObjectDisposedException">The buffer is disposed (even if a mapping still keeps its
+    /// memory, see <see cref="Dispose"/>).</exception>
+    public nint Address
+    {
+        get
+        {
+            var address = Volatile.Read(ref _address);
+            return address != 0 && Volatile.Read(ref _disposeRequested) == 0 ? address : throw new ObjectDisposedException(nameof(DmaBuffer));
+        }
+    }
 
     /// <summary>Length in bytes: the requested size rounded up to the page size.</summary>
     public long Length { get; }
 
     /// <summary>Backed by huge pages (fewer IOMMU entries, needs reserved huge pages).</summary>
     public bool HugePages { get; }
+
+    /// <summary>True while the memory exists: until <see cref="Dispose"/>, or after it until the last
+    /// mapping that uses the buffer is gone.</summary>
+    public bool IsAllocated => Volatile.Read(ref _address) != 0;
 
     /// <summary>The buffer's bytes (buffers up to 2 GiB).</summary>
     public Span<byte> Span => NativeSpan.Create(Address, checked((int)Length));
@@ -62,23 +77,43 @@ public sealed class DmaBuffer : IDisposable
 
     internal void AddMapping() => Interlocked.Increment(ref _mappings);
 
-    internal void RemoveMapping() => Interlocked.Decrement(ref _mappings);
+    /// <summary>A mapping is gone (unmapped, or dropped with its container or address space): the last one
+    /// frees the memory of a buffer disposed meanwhile.</summary>
+    internal void RemoveMapping()
+    {
+        // Interlocked on both sides (here and in Dispose): of a Dispose and the last RemoveMapping running
+        // together, at least one sees the other's write, and Free lets only one of them unmap.
+        if (Interlocked.Decrement(ref _mappings) == 0 && Volatile.Read(ref _disposeRequested) != 0)
+        {
+            Free();
+        }
+    }
 
-    /// <summary>Frees the memory.</summary>
-    /// <exception cref="InvalidOperationException">A DMA mapping still uses the buffer.</exception>
+    /// <summary>Frees the memory, or, while a DMA mapping still uses the buffer (the device could still
+    /// write there), marks it to be freed when the last such mapping is disposed (or dropped with its
+    /// container or address space). Never throws; <see cref="IsAllocated"/> says whether the memory is
+    /// gone yet. Either way the buffer is unusable from here: <see cref="Address"/> and
+    /// <see cref="Span"/> throw <see cref="ObjectDisposedException"/>, and it cannot be mapped again.</summary>
     public void Dispose()
     {
-        if (_address == 0)
+        if (Interlocked.Exchange(ref _disposeRequested, 1) != 0)
         {
             return;
         }
 
-        if (Volatile.Read(ref _mappings) != 0)
+        if (Volatile.Read(ref _mappings) == 0)
         {
-            throw new InvalidOperationException("The DMA buffer is still mapped for the device: dispose its DmaMapping first.");
+            Free();
         }
+    }
 
-        _ = _sys.Munmap(_address, (nuint)Length);
-        _address = 0;
+    private void Free()
+    {
+        var address = Interlocked.Exchange(ref _address, 0);
+        if (address != 0)
+        {
+            // munmap of our own whole mapping fails only for arguments we never pass; nothing to do then.
+            _ = _sys.Munmap(address, (nuint)Length);
+        }
     }
 }

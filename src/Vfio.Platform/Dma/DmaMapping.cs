@@ -27,6 +27,9 @@ public sealed class DmaMapping : IDisposable
     public long Length => Buffer.Length;
 
     /// <summary>Unmaps the buffer from the device (<c>VFIO_IOMMU_UNMAP_DMA</c> or <c>IOMMU_IOAS_UNMAP</c>).</summary>
+    /// <exception cref="VfioException">The kernel refused the unmap: it still has the buffer mapped, so the
+    /// mapping stays as it was (still listed by its container or address space, its IOVA reserved, the
+    /// buffer's memory kept). Dispose again to retry; closing the container or address space drops it.</exception>
     public void Dispose()
     {
         if (_unmapped)
@@ -34,7 +37,7 @@ public sealed class DmaMapping : IDisposable
             return;
         }
 
-        _unmapped = true;
         _space.UnmapDma(this);
+        _unmapped = true;
     }
 }

@@ -189,19 +189,27 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
 
     void IDmaUnmapper.UnmapDma(DmaMapping mapping)
     {
-        _mappings.Remove(mapping);
-        mapping.Buffer.RemoveMapping();
         if (_destroyed || _iommufd.Fd.IsClosed)
         {
-            return; // destroying the IOAS dropped every mapping
+            // Destroying the IOAS dropped every mapping.
+            _mappings.Remove(mapping);
+            mapping.Buffer.RemoveMapping();
+            return;
         }
 
         var argument = Structs.ToArray(new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = mapping.Iova, length = (ulong)mapping.Length });
         var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, argument);
         if (result < 0)
         {
-            throw new VfioException("IOMMU_IOAS_UNMAP", $"{Target}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result);
+            // The kernel still maps the buffer and the device can still reach it: keep the mapping listed
+            // and the buffer's memory, so its IOVA is not handed out again (the kernel's allocator sees it
+            // taken) and nothing is freed under the device.
+            throw new VfioException("IOMMU_IOAS_UNMAP", $"{Target}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result,
+                "The mapping is kept (IOVA reserved, buffer not freed): dispose it again to retry; destroying the address space drops it.");
         }
+
+        _mappings.Remove(mapping);
+        mapping.Buffer.RemoveMapping();
     }
 
     /// <summary>Closes the attached devices, unmaps every buffer and destroys the address space

@@ -308,10 +308,25 @@ public sealed class VfioDevice : IDisposable
     /// <summary>Raised when the kernel asks for the device back: someone unbinds it from its VFIO driver
     /// (<c>echo BDF &gt; /sys/bus/pci/drivers/vfio-pci/unbind</c>, a hot unplug) while it is open here. The
     /// unbind blocks until the device is closed, and the kernel repeats the request about every 10
-    /// seconds; dispose the device (and the group or address space that owns it) in the handler or soon
-    /// after. Raised on a thread-pool thread. The first handler wires the device-request IRQ.</summary>
+    /// seconds. Raised on a thread-pool thread, not the one that uses the device: the handler should tell
+    /// that thread to stop (a <see cref="CancellationTokenSource"/>, say) and let it dispose the device
+    /// (and the group or address space that owns it) when it has stopped touching the device's regions,
+    /// since an <see cref="Mmio.MmioRegion"/> must not be disposed while another thread accesses it. A
+    /// handler may dispose the device itself only when no other thread uses it. The first handler wires
+    /// the device-request IRQ.
+    /// <para>A handler that throws does not stop the others; the exception is reported through
+    /// <see cref="ReleaseHandlerFailed"/> (by default one line on standard error), and once every handler
+    /// has run the library disposes the device on the event's thread, because the kernel waits for it.</para></summary>
     /// <exception cref="VfioException">On adding a handler: the device has no device-request IRQ
     /// (platform devices; see <see cref="CanRequestRelease"/>).</exception>
+    /// <example>
+    /// <code>
+    /// using var stop = new CancellationTokenSource();
+    /// device.ReleaseRequested += (_, _) => stop.Cancel();
+    /// while (!stop.IsCancellationRequested) { /* drive the device */ }
+    /// device.Dispose(); // on the thread that used it
+    /// </code>
+    /// </example>
     public event EventHandler<VfioReleaseRequestedEventArgs>? ReleaseRequested
     {
         add
@@ -324,10 +339,80 @@ public sealed class VfioDevice : IDisposable
             }
 
             _releaseRequested += value;
-            _releaseWatcher ??= ReleaseRequestWatcher.Start(this, count => _releaseRequested?.Invoke(this, new VfioReleaseRequestedEventArgs(this, count)));
+            _releaseWatcher ??= ReleaseRequestWatcher.Start(this, RaiseReleaseRequested);
         }
 
         remove => _releaseRequested -= value;
+    }
+
+    /// <summary>Raised on the event's thread when a <see cref="ReleaseRequested"/> handler throws, once per
+    /// failed handler, before the library disposes the device. Without a handler here, the failure is
+    /// written to standard error in one line; a handler here that throws is written there too. Nothing
+    /// is rethrown: the event's thread is a thread-pool thread, where an exception would end the process.</summary>
+    public event EventHandler<VfioReleaseHandlerFailedEventArgs>? ReleaseHandlerFailed;
+
+    private void RaiseReleaseRequested(ulong count)
+    {
+        var handlers = _releaseRequested;
+        if (handlers is null)
+        {
+            return;
+        }
+
+        var args = new VfioReleaseRequestedEventArgs(this, count);
+        var failed = false;
+        // One by one, so a handler that throws does not keep the next from running (the one that
+        // disposes the device, perhaps).
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((EventHandler<VfioReleaseRequestedEventArgs>)handler)(this, args);
+            }
+            catch (Exception e)
+            {
+                failed = true;
+                ReportReleaseHandlerFailure(e);
+            }
+        }
+
+        if (failed)
+        {
+            try
+            {
+                Dispose();
+            }
+            catch (Exception e)
+            {
+                ReportReleaseHandlerFailure(e);
+            }
+        }
+    }
+
+    private void ReportReleaseHandlerFailure(Exception exception)
+    {
+        var report = ReleaseHandlerFailed;
+        if (report is not null)
+        {
+            try
+            {
+                report(this, new VfioReleaseHandlerFailedEventArgs(this, exception));
+                return;
+            }
+            catch (Exception e)
+            {
+                exception = new AggregateException(exception, e);
+            }
+        }
+
+        try
+        {
+            Console.Error.WriteLine($"vfio: {Name}: a ReleaseRequested handler failed, releasing the device: {exception.GetType().Name}: {exception.Message.ReplaceLineEndings(" ")}");
+        }
+        catch (IOException)
+        {
+            // Standard error is gone: nowhere left to report to.
+        }
     }
 
     /// <summary>Sets or clears Bus Master Enable (bit 2 of the PCI command register, through the

@@ -15,6 +15,18 @@ public sealed class VfioReleaseRequestedEventArgs(VfioDevice device, ulong count
     public ulong Count { get; } = count;
 }
 
+/// <summary>Data of <see cref="VfioDevice.ReleaseHandlerFailed"/>.</summary>
+/// <param name="device">The device whose <see cref="VfioDevice.ReleaseRequested"/> handler threw.</param>
+/// <param name="exception">What the handler threw.</param>
+public sealed class VfioReleaseHandlerFailedEventArgs(VfioDevice device, Exception exception) : EventArgs
+{
+    /// <summary>The device; the library disposes it right after this event.</summary>
+    public VfioDevice Device { get; } = device;
+
+    /// <summary>What the handler threw.</summary>
+    public Exception Exception { get; } = exception;
+}
+
 /// <summary>Wires the device-request IRQ (<c>VFIO_PCI_REQ_IRQ_INDEX</c>) to an eventfd and raises the device's
 /// event from the async waiter each time it fires.</summary>
 internal sealed class ReleaseRequestWatcher : IDisposable
@@ -29,6 +41,8 @@ internal sealed class ReleaseRequestWatcher : IDisposable
         _raise = raise;
     }
 
+    /// <summary>Starts watching; <paramref name="raise"/> runs the handlers (on a thread-pool thread) and
+    /// deals with their failures itself: whatever escapes it would fault a task nobody observes.</summary>
     public static ReleaseRequestWatcher Start(VfioDevice device, Action<ulong> raise)
     {
         var irq = device.EnableInterrupt(VfioUapi.VFIO_PCI_REQ_IRQ_INDEX);

@@ -9,7 +9,18 @@ namespace Vfio.Platform.Mmio;
 /// <summary>A device region for memory-mapped I/O: volatile 8/16/32/64-bit reads and writes with
 /// bounds and alignment checks. The hot path is the check plus one load or store, no allocation.
 /// When the kernel does not let a region be mmapped, the same calls go through pread/pwrite on the
-/// device file. Not thread-safe against <see cref="Dispose"/>: do not dispose while accessing.</summary>
+/// device file.
+/// <para>Threads: accesses may come from several threads at once. <see cref="Dispose"/> (and disposing
+/// the device, which disposes its regions) must not overlap an access on another thread, nor run while
+/// a <see cref="View"/> or <see cref="Span{T}"/> of the region is still used: the mapping is gone after
+/// it, and such an access faults. Stop the threads that use the region first (a device's
+/// <see cref="VfioDevice.ReleaseRequested"/> handler included), then dispose it, typically on the thread
+/// that used it. The accessors pay for no guard against that race (see the remarks); Dispose itself may
+/// be called more than once and from several threads at a time.</para></summary>
+/// <remarks>Why no guard: making Dispose wait for accesses in flight needs every access to announce
+/// itself (a reader count, an interlocked operation or at least a store and a fence per access), which
+/// would cost the hot path more than the load or store it guards, and a <see cref="View"/> or
+/// <see cref="Span{T}"/> hands out the address where no count can follow it.</remarks>
 /// <example>
 /// <code>
 /// using var regs = device.MapRegion(0);
@@ -38,7 +49,7 @@ public sealed unsafe class MmioRegion : IDisposable
     // bounds, alignment and "is there a mapping" tests, and everything else goes to Slow.
     private ulong _slots8, _slots16, _slots32, _slots64;
     private nint _mapping;
-    private bool _disposed;
+    private int _disposed;
 
     private readonly record struct MappedArea(long Offset, long Length, nint Mapping);
 
@@ -412,7 +423,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
     public MmioView View()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return new MmioView(this, _base, _slots8, _slots16, _slots32, _slots64);
     }
 
@@ -433,7 +444,7 @@ public sealed unsafe class MmioRegion : IDisposable
     public MmioSpan<T> Span<T>(long offset, int count)
         where T : unmanaged
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (typeof(T) != typeof(byte) && typeof(T) != typeof(ushort) && typeof(T) != typeof(uint) && typeof(T) != typeof(ulong))
             throw new NotSupportedException($"MMIO registers are byte, ushort, uint or ulong, not {typeof(T).Name}.");
         var width = sizeof(T);
@@ -474,7 +485,7 @@ public sealed unsafe class MmioRegion : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal ulong Slow(long offset, int width, bool write, ulong value)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (offset < 0 || offset > _length - width)
         {
             ThrowOutOfBounds(offset, width, write);
@@ -499,11 +510,33 @@ public sealed unsafe class MmioRegion : IDisposable
         }
 
         Span<byte> bytes = stackalloc byte[8];
-        var data = bytes[..width];
-        var fd = _file!.Fd;
         if (write)
         {
             System.Runtime.InteropServices.MemoryMarshal.Write(bytes, in value); // little-endian hosts: the low bytes first
+        }
+
+        var data = bytes[..width];
+        // A reference for the call: pread/pwrite on a descriptor closed meanwhile could reach whatever file
+        // reused its number. This path is a system call anyway; two interlocked operations are noise.
+        var added = false;
+        try
+        {
+            _file!.DangerousAddRef(ref added);
+            return FileAccess((int)_file.DangerousGetHandle(), data, offset, width, write);
+        }
+        finally
+        {
+            if (added)
+            {
+                _file!.DangerousRelease();
+            }
+        }
+    }
+
+    private ulong FileAccess(int fd, Span<byte> data, long offset, int width, bool write)
+    {
+        if (write)
+        {
             var written = _sys.Pwrite(fd, data, _fileOffset + offset);
             if (written != width)
             {
@@ -562,15 +595,16 @@ public sealed unsafe class MmioRegion : IDisposable
         throw new VfioException(write ? $"Write{width * 8}" : $"Read{width * 8}", Name, Errno.EINVAL,
             $"Offset 0x{offset:x} is not aligned to {width} bytes.");
 
-    /// <summary>Unmaps the region. Later accesses throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>Unmaps the region. Later accesses throw <see cref="ObjectDisposedException"/>. Must not
+    /// overlap an access from another thread (see the class's summary); safe to call again, and from
+    /// several threads at once: one of them unmaps.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
         _slots8 = _slots16 = _slots32 = _slots64 = 0;
         _base = null;
         if (_mapping != 0)

@@ -26,7 +26,7 @@ public sealed class ProbeLeastPrivilegeTests(ITestOutputHelper output)
             ("bind", $"{Probe} bind {Device} --owner probe && ls -ln /dev/vfio/"),
             ("dump", AsUser($"{Probe} dump {Device}")),
             ("irq", AsUser($"{Probe} irq {Device} --count 200 --json")),
-            ("read", AsUser($"{Probe} read {Device} --lba {Lba} --count {Count} --mode adma2 --out /tmp/user.bin && sha256sum < /tmp/user.bin")),
+            ("read", AsUser($"{Probe} read {Device} --lba {Lba} --count {Count} --mode adma2 --json --out /tmp/user.bin && sha256sum < /tmp/user.bin")),
             ("unbind-as-user", AsUser($"{Probe} unbind {Device} --restore") + $"; echo rc=$?; readlink /sys/bus/pci/devices/{Device}/driver"),
             ("unbind", $"{Probe} unbind {Device} --restore && ls /dev/vfio/"));
         Rig.Log(output, steps);

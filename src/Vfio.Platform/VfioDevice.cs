@@ -316,7 +316,9 @@ public sealed class VfioDevice : IDisposable
     /// the device-request IRQ.
     /// <para>A handler that throws does not stop the others; the exception is reported through
     /// <see cref="ReleaseHandlerFailed"/> (by default one line on standard error), and once every handler
-    /// has run the library disposes the device on the event's thread, because the kernel waits for it.</para></summary>
+    /// has run the library disposes the device on the event's thread, because the kernel waits for it.
+    /// That Dispose races with any thread still accessing the device's regions, so a handler should stop
+    /// those threads before anything in it can fail.</para></summary>
     /// <exception cref="VfioException">On adding a handler: the device has no device-request IRQ
     /// (platform devices; see <see cref="CanRequestRelease"/>).</exception>
     /// <example>

@@ -8,7 +8,8 @@ namespace Vfio.Platform.Interrupts;
 /// request about every 10 seconds until the device is released).</param>
 public sealed class VfioReleaseRequestedEventArgs(VfioDevice device, ulong count) : EventArgs
 {
-    /// <summary>The device the kernel wants back: dispose it (and its group or address space) to release it.</summary>
+    /// <summary>The device the kernel wants back: disposing it releases it. Dispose it here only if no other
+    /// thread uses it; otherwise have the thread that does stop and dispose it.</summary>
     public VfioDevice Device { get; } = device;
 
     /// <summary>Requests counted since the last notification.</summary>

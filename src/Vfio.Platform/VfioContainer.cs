@@ -389,5 +389,12 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         }
 
         _fd.Dispose();
+
+        // A mapping the kernel refused to unmap above is gone with the container now: dispose it again
+        // (the closed path) so its buffer's memory is freed, not kept for a mapping nobody holds.
+        foreach (var mapping in _mappings.ToArray())
+        {
+            mapping.Dispose();
+        }
     }
 }

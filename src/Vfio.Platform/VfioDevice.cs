@@ -28,6 +28,7 @@ public sealed class VfioDevice : IDisposable
     private ReleaseRequestWatcher? _releaseWatcher;
     private EventHandler<VfioReleaseRequestedEventArgs>? _releaseRequested;
     private PhysicalDmaSpace? _physicalDma;
+    private int _disposing;
 
     private VfioDevice(IVfioDeviceOwner owner, KernelFd fd, string name, vfio_device_info info)
     {
@@ -200,7 +201,11 @@ public sealed class VfioDevice : IDisposable
         }
 
         var region = MmioRegion.Create(Sys, _fd, info, $"{Name} region {index}");
-        _owned.Add(region);
+        lock (_owned)
+        {
+            _owned.Add(region);
+        }
+
         return region;
     }
 
@@ -237,7 +242,11 @@ public sealed class VfioDevice : IDisposable
         }
 
         var interrupt = VfioInterrupt.Create(this, info, subindex);
-        _owned.Add(interrupt);
+        lock (_owned)
+        {
+            _owned.Add(interrupt);
+        }
+
         return interrupt;
     }
 
@@ -263,7 +272,11 @@ public sealed class VfioDevice : IDisposable
         }
 
         var interrupts = VfioInterrupt.CreateMany(this, info, count);
-        _owned.AddRange(interrupts);
+        lock (_owned)
+        {
+            _owned.AddRange(interrupts);
+        }
+
         return interrupts;
     }
 
@@ -280,7 +293,14 @@ public sealed class VfioDevice : IDisposable
         return Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_SET_IRQS, buffer);
     }
 
-    internal void Forget(IDisposable owned) => _owned.Remove(owned);
+    internal void Forget(IDisposable owned)
+    {
+        // An interrupt may be disposed on another thread (the documented way to end a blocked wait).
+        lock (_owned)
+        {
+            _owned.Remove(owned);
+        }
+    }
 
     /// <summary>True when the kernel can ask for the device back through an interrupt (vfio-pci's
     /// device-request IRQ, <c>VFIO_PCI_REQ_IRQ_INDEX</c>): <see cref="ReleaseRequested"/> works.</summary>
@@ -452,15 +472,22 @@ public sealed class VfioDevice : IDisposable
     /// <summary>Disables interrupts, unmaps regions, closes the device.</summary>
     public void Dispose()
     {
-        if (_fd.IsClosed)
+        // Once only, whoever comes first: a failing release handler's fallback may race the program's own Dispose.
+        if (Interlocked.Exchange(ref _disposing, 1) != 0 || _fd.IsClosed)
         {
             return;
         }
 
         _releaseWatcher?.Dispose();
-        foreach (var owned in _owned.ToArray())
+        IDisposable[] owned;
+        lock (_owned)
         {
-            owned.Dispose();
+            owned = [.. _owned];
+        }
+
+        foreach (var item in owned)
+        {
+            item.Dispose();
         }
 
         _fd.Dispose();

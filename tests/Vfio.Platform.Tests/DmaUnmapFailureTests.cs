@@ -90,6 +90,26 @@ public sealed class DmaUnmapFailureTests
     }
 
     [Fact]
+    public void A_mapping_the_kernel_never_unmaps_is_dropped_with_the_container_and_its_memory_freed()
+    {
+        var kernel = new FakeKernel();
+        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
+        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
+        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(-Errno.EINVAL);
+        var container = kernel.OpenContainer();
+        container.OpenGroup("/dev/vfio/7");
+        var buffer = DmaBuffer.Allocate(Page);
+        var mapping = container.MapDma(buffer);
+        buffer.Dispose(); // deferred: still mapped
+        Assert.True(buffer.IsAllocated);
+
+        container.Dispose(); // every unmap refused, then the container closed: the kernel dropped the mapping
+
+        Assert.False(buffer.IsAllocated);
+        mapping.Dispose(); // already dropped: nothing to do, nothing thrown
+    }
+
+    [Fact]
     public void A_refused_IOAS_unmap_keeps_the_mapping_and_a_retry_unmaps_it()
     {
         const int IommuFd = 200;

@@ -244,6 +244,13 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             _ = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_DESTROY, Structs.ToArray(new iommu_destroy { size = Structs.Size<iommu_destroy>(), id = Id }));
         }
 
+        // A mapping the kernel refused to unmap above went with the address space: dispose it again (the
+        // destroyed path) so its buffer's memory is freed.
+        foreach (var mapping in _mappings.ToArray())
+        {
+            mapping.Dispose();
+        }
+
         _iommufd.Forget(this);
     }
 }

@@ -30,6 +30,8 @@ internal static class BindCommands
             var root = result.GetValue(sysfs)!;
             var nodeOwner = result.GetValue(owner) is { } text ? VfioNodeOwner.Parse(text) : null; // before anything is touched
             RequireController(name, root);
+            // A signal during the sysfs steps waits for them (each is quick); then the bind is undone.
+            using var signals = new SignalScope();
             VfioDeviceBinding binding;
             try
             {
@@ -47,6 +49,12 @@ internal static class BindCommands
             {
                 Console.Error.WriteLine($"sdhci-probe: {e.Message} Nothing was changed.{(e.Users.Any(u => u.StartsWith("pid ", StringComparison.Ordinal)) ? "" : " --force takes it anyway, from under its users.")}");
                 return ExitCodes.NotReady;
+            }
+
+            if (signals.Stopped)
+            {
+                VfioDeviceBinding.Release(name, reprobe: true, new VfioBindOptions { SysfsRoot = root });
+                return CommonOptions.Interrupted(name, signals, "the bind is undone: the controller is back with its driver");
             }
 
             foreach (var use in binding.OverriddenUses)
@@ -90,7 +98,14 @@ internal static class BindCommands
             var name = result.GetValue(device)!;
             var root = result.GetValue(sysfs)!;
             RequireController(name, root);
+            // A signal waits until the device is back (or unbound): stopping half-way would leave it driverless.
+            using var signals = new SignalScope();
             var released = VfioDeviceBinding.Release(name, result.GetValue(restore), new VfioBindOptions { SysfsRoot = root });
+            if (signals.Stopped)
+            {
+                return CommonOptions.Interrupted(name, signals, $"finished first: now bound to {released.Driver ?? "no driver"}");
+            }
+
             if (result.GetValue(json))
             {
                 CommonOptions.WriteJson(new UnbindResult(name, released.Driver, result.GetValue(restore), released.Notes), ProbeJson.Default.UnbindResult);

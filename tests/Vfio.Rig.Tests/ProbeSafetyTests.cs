@@ -83,11 +83,13 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
         Assert.EndsWith("/drivers/sdhci-arasan", steps["force"].Output.Trim(), StringComparison.Ordinal);
     }
 
-    /// <summary>Starts <paramref name="command"/>, kills it with SIGKILL once it has the device (a record
-    /// exists and the driver is VFIO's), shows the status, gives the device back from the record, and
+    /// <summary>Starts <paramref name="command"/>, kills it with SIGKILL at a random point once its record
+    /// exists (mid-bind, mid-bring-up or mid-transfer), shows the status, gives the device back from the record, and
     /// prints the number of records left and the driver.</summary>
     private static string Killed(string command) =>
-        $"{command} >/dev/null 2>&1 & pid=$!; i=0; while [ ! -e /run/vfio-net/{Device}.json ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; sleep 1; " +
+        $"{command} >/dev/null 2>&1 & pid=$!; i=0; while [ ! -e /run/vfio-net/{Device}.json ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; " +
+        // A random point from the record's appearance (before any sysfs write) to 1.5 s into the command.
+        "d=$((RANDOM % 16)); sleep $((d / 10)).$((d % 10)); echo kill-after-tenths=$d; " +
         $"kill -9 $pid; wait $pid 2>/dev/null; readlink {Sys}/driver; {Probe} status {Device}; {Probe} unbind {Device} --restore; " +
         $"echo records=$(ls /run/vfio-net 2>/dev/null | wc -l); readlink {Sys}/driver";
 

@@ -1,3 +1,4 @@
+using System.Reflection;
 using Vfio.TestSupport;
 using Xunit;
 
@@ -39,5 +40,16 @@ public sealed class AbiOracleTests(ITestOutputHelper output)
         var oracle = GccOracle.Evaluate([wrong], include!);
 
         Assert.Equal("20", oracle[wrong.Key]);
+    }
+    [Fact]
+    public void Every_hand_written_native_struct_is_held_against_gcc()
+    {
+        // A struct written by hand in src/Vfio.Native (NativeTypeName, no NativeHeader) that the oracle does
+        // not list would have its layout believed, not checked.
+        var handWritten = typeof(VfioUapi).Assembly.GetTypes()
+            .Where(t => t.IsValueType && !t.IsEnum && t.GetCustomAttribute<NativeTypeNameAttribute>() is not null && t.GetCustomAttribute<NativeHeaderAttribute>() is null && !t.IsNested)
+            .Select(t => t.Name).Order(StringComparer.Ordinal);
+
+        Assert.Equal(NativeLayout.HandWrittenTypes.Where(t => t.Type.IsValueType).Select(t => t.Type.Name).Order(StringComparer.Ordinal), handWritten);
     }
 }

@@ -107,4 +107,90 @@ public sealed class LibcTests
         // (Closing the number again to see EBADF would race with other tests reusing it.)
         Assert.True(fd.IsClosed);
     }
+    [Fact]
+    public void Descriptors_sent_with_sendmsg_arrive_as_new_close_on_exec_descriptors_of_the_same_files()
+    {
+        Span<int> pair = stackalloc int[2];
+        Assert.Equal(0, Libc.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC, 0, pair));
+        using var left = new SafeFd(pair[0]);
+        using var right = new SafeFd(pair[1]);
+        using var counter = new SafeFd(Libc.eventfd(0, LibcConstants.EFD_CLOEXEC | LibcConstants.EFD_NONBLOCK));
+
+        Assert.Equal(3, Libc.sendmsg(left.Fd, "abc"u8, [counter.Fd, counter.Fd], SocketConstants.MSG_NOSIGNAL));
+        var data = new byte[16];
+        Span<int> fds = stackalloc int[4];
+        var received = Libc.recvmsg(right.Fd, data, fds, SocketConstants.MSG_CMSG_CLOEXEC, out var count, out var flags);
+
+        Assert.Equal(3, received);
+        Assert.Equal("abc"u8.ToArray(), data[..3]);
+        Assert.Equal(2, count);
+        Assert.Equal(0, flags & (SocketConstants.MSG_CTRUNC | SocketConstants.MSG_TRUNC));
+        using var first = new SafeFd(fds[0]);
+        using var second = new SafeFd(fds[1]);
+        Assert.NotEqual(counter.Fd, first.Fd);
+        Assert.NotEqual(first.Fd, second.Fd);
+        // The same eventfd: a count written through the original is read through the received copy.
+        Span<byte> value = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(value, 7);
+        Assert.Equal(8, Libc.write(counter.Fd, value));
+        Assert.Equal(8, Libc.read(first.Fd, value));
+        Assert.Equal(7UL, BinaryPrimitives.ReadUInt64LittleEndian(value));
+        Assert.Contains("FD_CLOEXEC", Flags(first.Fd), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Descriptors_beyond_the_room_offered_are_dropped_by_the_kernel_and_flagged_MSG_CTRUNC()
+    {
+        Span<int> pair = stackalloc int[2];
+        Assert.Equal(0, Libc.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC, 0, pair));
+        using var left = new SafeFd(pair[0]);
+        using var right = new SafeFd(pair[1]);
+        using var counter = new SafeFd(Libc.eventfd(0, LibcConstants.EFD_CLOEXEC));
+
+        // Three sent, room for one: with CMSG_SPACE's padding there would be room for two.
+        Assert.Equal(1, Libc.sendmsg(left.Fd, "x"u8, [counter.Fd, counter.Fd, counter.Fd], 0));
+        Span<int> fds = stackalloc int[1];
+        Assert.Equal(1, Libc.recvmsg(right.Fd, new byte[4], fds, SocketConstants.MSG_CMSG_CLOEXEC, out var count, out var flags));
+
+        Assert.Equal(1, count);
+        Assert.Equal(SocketConstants.MSG_CTRUNC, flags & SocketConstants.MSG_CTRUNC);
+        using var received = new SafeFd(fds[0]);
+        // Counted by the eventfd's identity, not by /proc/self/fd's length, which parallel tests change:
+        // this process holds the original and the one received, none of the dropped two.
+        Assert.Equal(2, DescriptorsOf(EventFdId(counter.Fd)));
+    }
+
+    [Fact]
+    public void Recvmsg_on_a_closed_peer_returns_0_and_no_descriptor()
+    {
+        Span<int> pair = stackalloc int[2];
+        Assert.Equal(0, Libc.socketpair(SocketConstants.AF_UNIX, SocketConstants.SOCK_STREAM | SocketConstants.SOCK_CLOEXEC, 0, pair));
+        using var right = new SafeFd(pair[1]);
+        Assert.Equal(0, Libc.close(pair[0]));
+
+        Span<int> fds = stackalloc int[2];
+        Assert.Equal(0, Libc.recvmsg(right.Fd, new byte[4], fds, 0, out var count, out _));
+        Assert.Equal(0, count);
+    }
+
+    private static string EventFdId(int fd) =>
+        File.ReadAllLines($"/proc/self/fdinfo/{fd}").Single(l => l.StartsWith("eventfd-id:", StringComparison.Ordinal));
+
+    private static int DescriptorsOf(string eventFdId) => Directory.GetFiles("/proc/self/fdinfo").Count(info =>
+    {
+        try
+        {
+            return File.ReadAllLines(info).Contains(eventFdId);
+        }
+        catch (IOException)
+        {
+            return false; // closed meanwhile by another test
+        }
+    });
+
+    private static string Flags(int fd) => File.ReadAllText($"/proc/self/fdinfo/{fd}").Split('\n').First(l => l.StartsWith("flags:", StringComparison.Ordinal)) switch
+    {
+        var line when (Convert.ToInt32(line["flags:".Length..].Trim(), 8) & LibcConstants.O_CLOEXEC) != 0 => "FD_CLOEXEC",
+        var line => line,
+    };
 }

@@ -19,16 +19,27 @@ internal static class NativeLayout
     public static IReadOnlyList<Type> GeneratedTypes { get; } =
         typeof(VfioUapi).Assembly.GetTypes().Where(t => t.GetCustomAttribute<NativeHeaderAttribute>() is not null).OrderBy(t => t.FullName, StringComparer.Ordinal).ToList();
 
-    /// <summary>The #include lines the generated types came from.</summary>
+    /// <summary>Structs and constants written by hand in src/Vfio.Native/Libc (the descriptor handover's
+    /// socket calls), with the header each comes from: held against gcc exactly as the generated ones are.</summary>
+    public static IReadOnlyList<(Type Type, string Header)> HandWrittenTypes { get; } =
+    [
+        (typeof(iovec), "sys/uio.h"),
+        (typeof(msghdr), "sys/socket.h"),
+        (typeof(cmsghdr), "sys/socket.h"),
+        (typeof(SocketConstants), "sys/socket.h"),
+    ];
+
+    /// <summary>The #include lines the generated and hand-written types came from.</summary>
     public static IReadOnlyList<string> Headers { get; } =
-        GeneratedTypes.SelectMany(t => t.GetCustomAttribute<NativeHeaderAttribute>()!.Header.Split(", ")).Distinct().Order(StringComparer.Ordinal).ToList();
+        GeneratedTypes.SelectMany(t => t.GetCustomAttribute<NativeHeaderAttribute>()!.Header.Split(", "))
+            .Concat(HandWrittenTypes.Select(t => t.Header)).Distinct().Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The C# side as "key TAB value" lines, the oracle's format (printed by the guest checks on arm64).</summary>
     public static string Print() => string.Concat(Items().Select(i => $"{i.Key}\t{i.CSharpValue}\n"));
 
     public static IEnumerable<AbiItem> Items()
     {
-        foreach (var type in GeneratedTypes)
+        foreach (var type in GeneratedTypes.Concat(HandWrittenTypes.Select(t => t.Type)))
         {
             if (type.IsEnum)
             {
@@ -51,6 +62,22 @@ internal static class NativeLayout
                     yield return item;
                 }
             }
+        }
+
+        foreach (var item in CmsgMacroItems())
+        {
+            yield return item;
+        }
+    }
+
+    /// <summary>The CMSG_* macros, which the hand-written <see cref="cmsghdr"/> has as methods, for
+    /// the descriptor counts a handover uses and one that needs padding.</summary>
+    private static IEnumerable<AbiItem> CmsgMacroItems()
+    {
+        foreach (var length in new[] { 0, 4, 8, 12, 16 })
+        {
+            yield return new($"CMSG_LEN {length}", $"CMSG_LEN({length})", Libc.CMSG_LEN(length).ToString());
+            yield return new($"CMSG_SPACE {length}", $"CMSG_SPACE({length})", Libc.CMSG_SPACE(length).ToString());
         }
     }
 

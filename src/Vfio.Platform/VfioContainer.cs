@@ -153,7 +153,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         if (isNoIommu && !Options.AllowNoIommu)
         {
             throw new VfioException("open", path, Errno.EPERM,
-                "This is a no-IOMMU group: the device would not be isolated and DMA mapping is impossible. Pass AllowNoIommu = true (sdhci-probe: --noiommu) to accept that.");
+                "This is a no-IOMMU group: the device would not be isolated and DMA mapping is impossible. Pass AllowNoIommu = true to accept that.");
         }
 
         var group = VfioGroup.Open(this, path, isNoIommu);

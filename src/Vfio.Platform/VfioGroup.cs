@@ -50,7 +50,7 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
             if (link.LinkTarget is null)
             {
                 throw new VfioException("iommu_group", deviceName, Errno.ENODEV,
-                    $"{device} has no IOMMU group: bind it to vfio-platform or vfio-pci first (sdhci-probe bind {deviceName}).");
+                    $"{device} has no IOMMU group: bind it to vfio-platform or vfio-pci first (VfioDeviceBinding.Bind).");
             }
 
             return int.Parse(System.IO.Path.GetFileName(link.LinkTarget), NumberStyles.None, CultureInfo.InvariantCulture);
@@ -67,7 +67,7 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
         {
             throw new VfioException("open", path, -fd, -fd switch
             {
-                Errno.ENOENT => "No such VFIO group: is the device bound to vfio-platform or vfio-pci (sdhci-probe bind DEVICE)?",
+                Errno.ENOENT => "No such VFIO group: is the device bound to vfio-platform or vfio-pci (VfioDeviceBinding.Bind)?",
                 Errno.EACCES or Errno.EPERM => "Permission denied: run as root or give your user the group node (chown or a udev rule).",
                 Errno.EBUSY => "The group is already open, by another process or by this one.",
                 _ => null,

@@ -51,7 +51,7 @@ public sealed class VfioInterrupt : IDisposable
             if (result < 0)
             {
                 throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {info.Index}, eventfd)", device.Name, -result,
-                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (sdhci-probe bind --unsafe-interrupts)." : null);
+                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (VfioBindOptions.AllowUnsafeInterrupts when binding)." : null);
             }
 
             return new VfioInterrupt(device, info, subindex, eventFd);
@@ -81,7 +81,7 @@ public sealed class VfioInterrupt : IDisposable
             if (result < 0)
             {
                 throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {info.Index}, {count} eventfds)", device.Name, -result,
-                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (sdhci-probe bind --unsafe-interrupts)." : null);
+                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (VfioBindOptions.AllowUnsafeInterrupts when binding)." : null);
             }
 
             var siblings = new StrongBox<int>(count);

@@ -117,7 +117,7 @@ public sealed class Iommufd : IDisposable
 
         var cdev = FindCdev(deviceName, Options) ?? throw new VfioException("find device cdev", deviceName, Errno.ENODEV,
             $"{deviceName} has no VFIO device cdev (no {Options.SysfsRoot}/bus/*/devices/{deviceName}/vfio-dev/vfioN): bind it to vfio-platform or vfio-pci first " +
-            "(sdhci-probe bind), and check that the kernel has CONFIG_VFIO_DEVICE_CDEV.");
+            "(VfioDeviceBinding.Bind), and check that the kernel has CONFIG_VFIO_DEVICE_CDEV.");
         var space = addressSpace ?? (_default ??= CreateAddressSpace());
         return space.Attach(deviceName, cdev);
     }

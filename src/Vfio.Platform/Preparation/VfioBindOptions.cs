@@ -11,7 +11,7 @@ public sealed record VfioBindOptions
 
     /// <summary>Set <c>vfio_iommu_type1.allow_unsafe_interrupts</c>: needed where the interrupt controller
     /// cannot remap interrupts (many ARM SoCs), and unsafe because the device could then forge
-    /// interrupts. Off by default; sdhci-probe sets it only with <c>--unsafe-interrupts</c>.</summary>
+    /// interrupts. Off by default.</summary>
     public bool AllowUnsafeInterrupts { get; init; }
 
     /// <summary>Turn on <c>vfio.enable_unsafe_noiommu_mode</c> when the device has no IOMMU group, so that

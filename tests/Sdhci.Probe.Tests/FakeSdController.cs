@@ -8,7 +8,8 @@ namespace Sdhci.Probe.Tests;
 /// to QEMU's hw/sd/sdhci.c: a 16-bit write of the Command register runs the command and sets the
 /// response registers and interrupt status (latched only where the status enable allows, signalled
 /// where the signal enable allows); PIO data goes through 0x20 one block per Buffer Read/Write Ready;
-/// SDMA and 32-bit ADMA2 copy between the card and <see cref="FakeDmaMemory"/> regions attached to
+/// SDMA and ADMA2 (32-bit, 64-bit with 96-bit descriptors as QEMU's SDHC_CTRL_ADMA2_64, and version 4
+/// mode's 128-bit descriptors) copy between the card and <see cref="FakeDmaMemory"/> regions attached to
 /// its "bus". Faults can be injected, and every touch of the data port outside a PIO data phase is
 /// counted as a violation.
 /// </summary>
@@ -82,7 +83,16 @@ internal sealed class FakeSdController : IRegisterIo
     public List<uint> SdmaAddressWrites { get; } = [];
 
     /// <summary>Every ADMA2 descriptor fetched: attribute, length, address.</summary>
-    public List<(ushort Attribute, int Length, uint Address)> AdmaDescriptors { get; } = [];
+    public List<(ushort Attribute, int Length, ulong Address)> AdmaDescriptors { get; } = [];
+
+    /// <summary>The size of the ADMA2 descriptors last fetched: 8, 12 or 16 bytes.</summary>
+    public int AdmaDescriptorSize { get; private set; }
+
+    /// <summary>32-bit writes of the ADMA System Address register's upper half (0x5C).</summary>
+    public int AdmaHighAddressWrites { get; private set; }
+
+    /// <summary>Host Control 2 (0x3E).</summary>
+    public ushort HostControl2 => Reg16(0x3E);
 
     /// <summary>The interrupt line: a latched status bit whose signal is enabled.</summary>
     public bool LineAsserted => (_status & Reg32(0x38)) != 0;
@@ -216,8 +226,12 @@ internal sealed class FakeSdController : IRegisterIo
             UpdateClock();
         if (Covers(offset, width, 0x0F))
             IssueCommand();
-        if (offset == 0x00 && width == 4)
+        if (offset == 0x00 && width == 4 && !Version4)
             SdmaAddressWritten(value);
+        if (Covers(offset, width, 0x5C))
+            AdmaHighAddressWrites++;
+        if (offset == 0x5C && Version4)
+            SdmaAddressWritten(Reg32(0x58), value);
     }
 
     private static bool Covers(int offset, int width, int register) => offset <= register && register < offset + width;
@@ -450,15 +464,21 @@ internal sealed class FakeSdController : IRegisterIo
         switch (dmaSelect)
         {
             case 0:
-                _sdmaAddress = Reg32(0x00);
+                _sdmaAddress = Version4 ? Reg64(0x58) : Reg32(0x00);
                 _sdmaOffsetInBlock = 0;
                 RunSdma();
                 break;
             case 2:
-                RunAdma2();
+                RunAdma2(Version4 && (HostControl2 & (1 << 13)) != 0 ? 16 : 8);
+                break;
+            case 3 when !Version4:
+                // QEMU's sdhci_data_transfer: SDHC_CTRL_ADMA2_64 needs ADMA2 and the 64-bit bus in the capabilities.
+                if ((Capabilities & (1UL << 19)) == 0 || (Capabilities & (1UL << 28)) == 0)
+                    throw new InvalidOperationException("64-bit ADMA2 selected on a controller without 64-bit system bus support (QEMU: \"64 bit ADMA not supported\", no transfer).");
+                RunAdma2(12);
                 break;
             default:
-                throw new InvalidOperationException($"DMA Select {dmaSelect} is not modelled (only SDMA and 32-bit ADMA2).");
+                throw new InvalidOperationException($"DMA Select {dmaSelect} is not modelled (SDMA and ADMA2 only).");
         }
     }
 
@@ -580,6 +600,20 @@ internal sealed class FakeSdController : IRegisterIo
         EndTransfer();
     }
 
+    /// <summary>Host Control 2 bit 12, Host Version 4 Enable (taken only from a 4.00 controller, as the register is reserved before).</summary>
+    private bool Version4 => (Version & 0xFF) >= 3 && (HostControl2 & (1 << 12)) != 0;
+
+    private ulong Reg64(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(_regs.AsSpan(offset));
+
+    /// <summary>Version 4 mode: 0x58 and 0x5C also carry SDMA addresses (recorded here when they fit 32 bits; ADMA2 tables above 4 GiB are not SDMA).</summary>
+    private void SdmaAddressWritten(uint low, uint high)
+    {
+        if (high == 0)
+            SdmaAddressWritten(low);
+        else if (_sdmaPaused)
+            throw new InvalidOperationException("The fake's SDMA resume takes 32-bit addresses only.");
+    }
+
     private void SdmaAddressWritten(uint value)
     {
         SdmaAddressWrites.Add(value);
@@ -590,24 +624,31 @@ internal sealed class FakeSdController : IRegisterIo
         RunSdma();
     }
 
-    private void RunAdma2()
+    /// <summary>
+    /// ADMA2 with descriptors of <paramref name="size"/> bytes: 8 (32-bit: only 0x58 counts), 12 (QEMU's
+    /// ADMA2_64: attribute, length, 64-bit address at byte 4) or 16 (version 4: the same and 4 reserved bytes).
+    /// </summary>
+    private void RunAdma2(int size)
     {
-        var descriptor = BinaryPrimitives.ReadUInt64LittleEndian(_regs.AsSpan(0x58));
+        AdmaDescriptorSize = size;
+        var descriptor = size == 8 ? Reg32(0x58) : Reg64(0x58);
         var current = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
         var inBlock = 0;
         while (true)
         {
-            var table = AdmaFault ? null : Find(descriptor, 8);
+            var table = AdmaFault ? null : Find(descriptor, size);
             if (table is null)
             {
                 AdmaFailed(descriptor, 1);
                 return;
             }
 
-            var entry = table.Memory.AsSpan((int)(descriptor - table.DeviceAddress), 8);
+            var entry = table.Memory.AsSpan((int)(descriptor - table.DeviceAddress), size);
             var attribute = BinaryPrimitives.ReadUInt16LittleEndian(entry);
             var length = BinaryPrimitives.ReadUInt16LittleEndian(entry[2..]) is var l and not 0 ? l : 65536;
-            var address = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+            var address = size == 8 ? BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]) : BinaryPrimitives.ReadUInt64LittleEndian(entry[4..]);
+            if (size == 16 && BinaryPrimitives.ReadUInt32LittleEndian(entry[12..]) != 0)
+                throw new InvalidOperationException("The reserved bits 127:96 of a 128-bit ADMA2 descriptor are not 0.");
             AdmaDescriptors.Add((attribute, length, address));
             if ((attribute & 1) == 0)
             {
@@ -667,7 +708,7 @@ internal sealed class FakeSdController : IRegisterIo
                 return;
             }
 
-            descriptor += 8;
+            descriptor += (ulong)size;
         }
     }
 

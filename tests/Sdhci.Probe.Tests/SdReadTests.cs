@@ -80,7 +80,7 @@ public class SdReadTests
     [Fact]
     public void ADMA2_builds_a_32_bit_descriptor_table_ahead_of_page_aligned_data()
     {
-        var rig = SdRig.Initialized();
+        var rig = SdRig.Initialized(FakeSdController.SdhciPci());           // no 64-bit system bus
         var dma = Dma(rig);
 
         rig.Card.ReadBlocks(0, 80, SdhciTransferMode.Adma2, dma);              // 40 KiB: two descriptors
@@ -181,7 +181,7 @@ public class SdReadTests
     [Fact]
     public void DMA_memory_above_4_GiB_is_refused_for_32_bit_DMA()
     {
-        var rig = SdRig.Initialized();
+        var rig = SdRig.Initialized(FakeSdController.SdhciPci());
         var dma = Dma(rig, address: 0x1_0000_0000);
 
         var error = Assert.Throws<ArgumentException>(() => rig.Card.ReadBlocks(0, 1, SdhciTransferMode.Adma2, dma));

@@ -38,6 +38,19 @@ public enum SdhciBusVoltage
     V33 = 7,
 }
 
+/// <summary>The ADMA2 descriptor format a controller gets (SD Host Controller 4.10, 1.13.4, Figures 1-13 and 1-14).</summary>
+public enum SdhciAdma2Format
+{
+    /// <summary>32-bit addresses, 64-bit (8-byte) descriptors; Host Control 1 DMA Select 0b10. Data and table below 4 GiB.</summary>
+    Address32,
+
+    /// <summary>64-bit addresses, 96-bit (12-byte) descriptors; DMA Select 0b11 (version 3 mode, Capabilities bit 28).</summary>
+    Address64,
+
+    /// <summary>64-bit addresses, 128-bit (16-byte) descriptors; DMA Select 0b10 with Host Control 2 bits 12 and 13 (version 4 mode, Capabilities bit 27).</summary>
+    Address64V4,
+}
+
 /// <summary>
 /// The SDHCI command engine: resets, bus power, SD clock, bus width, and commands with their data
 /// phases (PIO through the data port, SDMA, ADMA2), interrupt-driven through an
@@ -73,6 +86,12 @@ public sealed class SdhciHost
 
     /// <summary>Size of one 32-bit ADMA2 descriptor: attribute (16 bits), length (16), address (32).</summary>
     public const int Adma2DescriptorSize = 8;
+
+    /// <summary>Size of one 96-bit ADMA2 descriptor (64-bit addressing, version 3 mode): attribute, length, address (64 bits).</summary>
+    public const int Adma2Descriptor96Size = 12;
+
+    /// <summary>Size of one 128-bit ADMA2 descriptor (64-bit addressing, version 4 mode): the 96-bit one and 32 reserved bits.</summary>
+    public const int Adma2Descriptor128Size = 16;
 
     /// <summary>The SDMA buffer boundary this engine programs (Block Size bits 14:12 = 7): the controller pauses at every 512 KiB.</summary>
     public const int SdmaBoundary = 512 * 1024;
@@ -111,7 +130,46 @@ public sealed class SdhciHost
         Options = options ?? new SdhciHostOptions();
         Version = new SdhciHostVersion((ushort)io.Read(R.HostControllerVersion));
         Capabilities = new SdhciCapabilities(io.Read(R.Capabilities), Version.SpecVersion);
+        Version4Mode = Options.HostVersion4Mode && Version.SpecVersion >= SdhciSpecVersion.Version400;
+        // As Linux's sdhci_setup_host: in version 4 mode 64-bit addressing needs bit 27, otherwise
+        // 64-bit ADMA2 needs bit 28 (64-bit System Bus Support); both only with ADMA2 itself.
+        Adma2Format = !Options.Allow64BitDma ? SdhciAdma2Format.Address32
+            : Version4Mode ? (Capabilities.SystemBus64BitV4 ? SdhciAdma2Format.Address64V4 : SdhciAdma2Format.Address32)
+            : Capabilities.SystemBus64Bit ? SdhciAdma2Format.Address64
+            : SdhciAdma2Format.Address32;
     }
+
+    /// <summary>Whether <see cref="Initialize"/> enables Host Version 4 mode (the option, on a 4.00 or later controller).</summary>
+    public bool Version4Mode { get; }
+
+    /// <summary>The ADMA2 descriptors this engine builds, chosen from the capabilities and the options when created.</summary>
+    public SdhciAdma2Format Adma2Format { get; }
+
+    /// <summary>The size of one descriptor of <see cref="Adma2Format"/>: 8, 12 or 16 bytes.</summary>
+    public int Adma2DescriptorLength => DescriptorLength(Adma2Format);
+
+    /// <summary>Whether SDMA takes 64-bit addresses: only in version 4 mode with 64-bit addressing.</summary>
+    private bool Sdma64 => Adma2Format == SdhciAdma2Format.Address64V4;
+
+    /// <summary>The size of one descriptor of <paramref name="format"/>.</summary>
+    /// <param name="format">The format.</param>
+    /// <returns>8, 12 or 16.</returns>
+    public static int DescriptorLength(SdhciAdma2Format format) => format switch
+    {
+        SdhciAdma2Format.Address64 => Adma2Descriptor96Size,
+        SdhciAdma2Format.Address64V4 => Adma2Descriptor128Size,
+        _ => Adma2DescriptorSize,
+    };
+
+    /// <summary>How reports name <paramref name="format"/>: "32-bit", "64-bit", "64-bit (v4)".</summary>
+    /// <param name="format">The format.</param>
+    /// <returns>The name.</returns>
+    public static string Describe(SdhciAdma2Format format) => format switch
+    {
+        SdhciAdma2Format.Address64 => "64-bit",
+        SdhciAdma2Format.Address64V4 => "64-bit (v4)",
+        _ => "32-bit",
+    };
 
     /// <summary>Timeouts and policies.</summary>
     public SdhciHostOptions Options { get; }
@@ -158,22 +216,32 @@ public sealed class SdhciHost
     /// <summary>The bytes of DMA memory an ADMA2 transfer puts before the data (the descriptor table, page aligned); 0 for SDMA and PIO.</summary>
     /// <param name="mode">The transfer mode.</param>
     /// <param name="length">Bytes to move.</param>
+    /// <param name="descriptorLength">The size of one descriptor (<see cref="Adma2DescriptorLength"/> of the host); 8 when not given.</param>
     /// <returns>The offset of the data in the DMA memory.</returns>
-    public static int DmaDataOffset(SdhciTransferMode mode, int length)
+    public static int DmaDataOffset(SdhciTransferMode mode, int length, int descriptorLength = Adma2DescriptorSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (descriptorLength is not (Adma2DescriptorSize or Adma2Descriptor96Size or Adma2Descriptor128Size))
+            throw new ArgumentOutOfRangeException(nameof(descriptorLength), descriptorLength, "ADMA2 descriptors are 8, 12 or 16 bytes.");
         if (mode != SdhciTransferMode.Adma2)
             return 0;
-        var table = Adma2DescriptorCount(length) * Adma2DescriptorSize;
+        var table = Adma2DescriptorCount(length) * descriptorLength;
         return (table + DmaDataAlignment - 1) / DmaDataAlignment * DmaDataAlignment;
     }
 
     /// <summary>The DMA memory a transfer of <paramref name="length"/> bytes needs: descriptor table (ADMA2) and data.</summary>
     /// <param name="mode">The transfer mode.</param>
     /// <param name="length">Bytes to move.</param>
+    /// <param name="descriptorLength">The size of one descriptor (<see cref="Adma2DescriptorLength"/> of the host); 8 when not given.</param>
     /// <returns>Bytes of DMA memory; 0 for PIO.</returns>
-    public static int RequiredDmaLength(SdhciTransferMode mode, int length) =>
-        mode == SdhciTransferMode.Pio ? 0 : DmaDataOffset(mode, length) + length;
+    public static int RequiredDmaLength(SdhciTransferMode mode, int length, int descriptorLength = Adma2DescriptorSize) =>
+        mode == SdhciTransferMode.Pio ? 0 : DmaDataOffset(mode, length, descriptorLength) + length;
+
+    /// <summary><see cref="RequiredDmaLength(SdhciTransferMode, int, int)"/> with this host's descriptor format.</summary>
+    /// <param name="mode">The transfer mode.</param>
+    /// <param name="length">Bytes to move.</param>
+    /// <returns>Bytes of DMA memory; 0 for PIO.</returns>
+    public int RequiredDmaLengthFor(SdhciTransferMode mode, int length) => RequiredDmaLength(mode, length, Adma2DescriptorLength);
 
     private static int Adma2DescriptorCount(int length) => Math.Max(1, (length + MaxAdma2DescriptorLength - 1) / MaxAdma2DescriptorLength);
 
@@ -194,6 +262,14 @@ public sealed class SdhciHost
         }
 
         Reset(SdhciReset.All);
+        if (Version4Mode)
+        {
+            // Version 4 mode before anything else uses DMA (SD Host Controller 4.10, 3.2.2); the reset cleared it.
+            var control2 = R.HostControl2Fields.HostVersion4Enable.Insert(_io.Read(R.HostControl2), 1);
+            control2 = R.HostControl2Fields.Addressing64Bit.Insert(control2, Adma2Format == SdhciAdma2Format.Address64V4 ? 1UL : 0);
+            _io.Write(R.HostControl2, control2);
+        }
+
         EnableInterrupts();
         _io.Write(R.TimeoutControl, 0x0E);
         PowerOn();
@@ -220,6 +296,7 @@ public sealed class SdhciHost
         if (what.HasFlag(SdhciReset.All))
         {
             ClockHz = 0;
+            HighSpeed = false;
             BusWidth = 1;
             Voltage = SdhciBusVoltage.Off;
         }
@@ -298,6 +375,28 @@ public sealed class SdhciHost
         _io.Write(R.ClockControl, clock);
         ClockHz = SdhciClock.SdClockHz(baseHz, (ushort)clock, Version.SpecVersion);
         return ClockHz;
+    }
+
+    /// <summary>Whether Host Control 1 High Speed Enable (bit 2) is set, as <see cref="SetHighSpeed"/> last left it.</summary>
+    public bool HighSpeed { get; private set; }
+
+    /// <summary>
+    /// Sets or clears High Speed Enable (Host Control 1 bit 2) with the SD clock stopped, as the SD Host
+    /// Controller specification asks for a timing change (3.00, 2.2.11 and 3.2); the caller then sets the
+    /// clock (<see cref="SetClock"/>), which starts it again. The card must have switched first (CMD6).
+    /// </summary>
+    /// <param name="enable">High Speed timing (outputs on the rising edge, up to 50 MHz) or Default Speed.</param>
+    /// <exception cref="SdhciException"><see cref="SdhciError.NotSupported"/>: enabling it on a controller without High Speed Support (Capabilities bit 21).</exception>
+    public void SetHighSpeed(bool enable)
+    {
+        if (enable && !Capabilities.HighSpeed)
+            throw new SdhciException(SdhciError.NotSupported, "The controller has no High Speed support (Capabilities bit 21 is clear).");
+        var clock = _io.Read(R.ClockControl);
+        _io.Write(R.ClockControl, R.ClockControlFields.SdClockEnable.Insert(clock, 0));
+        var control = R.HostControl1Fields.HighSpeedEnable.Insert(_io.Read(R.HostControl1), enable ? 1UL : 0);
+        _io.Write(R.HostControl1, control);
+        HighSpeed = enable;
+        ClockHz = 0;
     }
 
     /// <summary>Sets the host's data bus width (Host Control 1 bits 1 and 5); the card must be switched first (ACMD6).</summary>
@@ -422,10 +521,11 @@ public sealed class SdhciHost
                     throw new SdhciException(SdhciError.NotSupported, $"{context}: the controller has no SDMA (Capabilities bit 22).", context.Index, context.Application);
                 var dma = data.Dma!;
                 sdmaAddress = dma.DeviceAddress;
-                CheckBelow4GiB(dma, data.Length);
+                if (!Sdma64)
+                    CheckBelow4GiB(dma, data.Length, "SDMA");
                 if (data.Direction == SdhciTransferDirection.Write)
                     data.Buffer.Span[..data.Length].CopyTo(dma.Bytes);
-                _io.Write(R.SdmaSystemAddress, sdmaAddress);
+                WriteSdmaAddress(sdmaAddress);
                 control = R.HostControl1Fields.DmaSelect.Insert(control, 0);
                 break;
             }
@@ -435,15 +535,36 @@ public sealed class SdhciHost
                 if (!Capabilities.Adma2)
                     throw new SdhciException(SdhciError.NotSupported, $"{context}: the controller has no ADMA2 (Capabilities bit 19).", context.Index, context.Application);
                 var dma = data.Dma!;
-                var offset = DmaDataOffset(SdhciTransferMode.Adma2, data.Length);
-                CheckBelow4GiB(dma, offset + data.Length);
-                if ((dma.DeviceAddress & 3) != 0)
-                    throw new ArgumentException($"32-bit ADMA2 needs 4-byte aligned addresses; the DMA memory is at 0x{dma.DeviceAddress:x}.", nameof(data));
-                WriteAdma2Table(dma.Bytes, dma.DeviceAddress + (ulong)offset, data.Length);
+                var format = Adma2Format;
+                var offset = DmaDataOffset(SdhciTransferMode.Adma2, data.Length, Adma2DescriptorLength);
+                if (dma.Bytes.Length < offset + data.Length)
+                {
+                    throw new ArgumentException(
+                        $"ADMA2 of {data.Length} bytes with {Describe(format)} descriptors needs {offset + data.Length} bytes of DMA memory; it has {dma.Bytes.Length}.", nameof(data));
+                }
+
+                // Spec 4.10, 1.13.4: the descriptor table starts on a 4-byte boundary for 32-bit
+                // addressing and on an 8-byte boundary for 64-bit; the data follows on a page boundary.
+                var alignment = format == SdhciAdma2Format.Address32 ? 4UL : 8UL;
+                if (format == SdhciAdma2Format.Address32)
+                    CheckBelow4GiB(dma, offset + data.Length, "32-bit ADMA2");
+                if ((dma.DeviceAddress & (alignment - 1)) != 0)
+                    throw new ArgumentException($"{Describe(format)} ADMA2 needs {alignment}-byte aligned addresses; the DMA memory is at 0x{dma.DeviceAddress:x}.", nameof(data));
+                WriteAdma2Table(dma.Bytes, dma.DeviceAddress + (ulong)offset, data.Length, format);
                 if (data.Direction == SdhciTransferDirection.Write)
                     data.Buffer.Span[..data.Length].CopyTo(dma.Bytes[offset..]);
-                _io.Write(R.AdmaSystemAddress, dma.DeviceAddress);
-                control = R.HostControl1Fields.DmaSelect.Insert(control, 2);
+                if (format == SdhciAdma2Format.Address32)
+                {
+                    _io.Write32(R.AdmaSystemAddress.Offset, (uint)dma.DeviceAddress);   // 0x5C only exists with 64-bit addressing
+                }
+                else
+                {
+                    _io.Write(R.AdmaSystemAddress, dma.DeviceAddress);                   // 0x58, then the upper half at 0x5C
+                }
+
+                // DMA Select (Host Control 1 bits 4:3): 0b11 is 64-bit ADMA2 in version 3 mode; in
+                // version 4 mode 0b10 is ADMA2 and Host Control 2 bit 13 gives the address width.
+                control = R.HostControl1Fields.DmaSelect.Insert(control, format == SdhciAdma2Format.Address64 ? 3UL : 2UL);
                 break;
             }
 
@@ -460,27 +581,54 @@ public sealed class SdhciHost
         return sdmaAddress;
     }
 
-    private static void CheckBelow4GiB(IDmaMemory dma, int length)
+    private void CheckBelow4GiB(IDmaMemory dma, int length, string engine)
     {
         if (dma.DeviceAddress + (ulong)length > 1UL << 32)
         {
+            var why = engine == "SDMA" ? "SDMA takes 32-bit addresses (64-bit SDMA needs version 4 mode)"
+                : !Options.Allow64BitDma ? "64-bit ADMA2 is turned off (SdhciHostOptions.Allow64BitDma), so ADMA2 takes 32-bit addresses"
+                : Version4Mode ? "in version 4 mode this controller has no 64-bit addressing (Capabilities bit 27 is clear), so ADMA2 takes 32-bit addresses"
+                : "this controller has no 64-bit system bus (Capabilities bit 28 is clear), so ADMA2 takes 32-bit addresses";
             throw new ArgumentException(
-                $"The DMA memory at 0x{dma.DeviceAddress:x} ends above 4 GiB: SDMA and 32-bit ADMA2 take 32-bit addresses. Map it at an IOVA below 4 GiB.", nameof(dma));
+                $"The DMA memory at 0x{dma.DeviceAddress:x} ends above 4 GiB: {why}. Map it at an IOVA below 4 GiB (or, without an IOMMU, use memory below 4 GiB).", nameof(dma));
         }
     }
 
-    /// <summary>One descriptor per 32 KiB: valid and transfer; the last one also ends the table.</summary>
-    private static void WriteAdma2Table(Span<byte> memory, ulong dataAddress, int length)
+    /// <summary>The SDMA address goes to 0x00, or in version 4 mode to the ADMA System Address register (spec 4.10, 2.2.1).</summary>
+    private void WriteSdmaAddress(ulong address)
     {
+        if (Version4Mode)
+            _io.Write(R.AdmaSystemAddress, address);
+        else
+            _io.Write(R.SdmaSystemAddress, address);
+    }
+
+    /// <summary>
+    /// One descriptor per 32 KiB: valid and transfer; the last one also ends the table. Little-endian,
+    /// the layout of spec 4.10, 1.13.4: attribute (bits 15:0), length (31:16), address from bit 32 (32 or
+    /// 64 bits); a 128-bit descriptor's last 32 bits are reserved and written as 0.
+    /// </summary>
+    private static void WriteAdma2Table(Span<byte> memory, ulong dataAddress, int length, SdhciAdma2Format format)
+    {
+        var size = DescriptorLength(format);
         var count = Adma2DescriptorCount(length);
         for (var i = 0; i < count; i++)
         {
             var chunk = Math.Min(MaxAdma2DescriptorLength, length - (i * MaxAdma2DescriptorLength));
-            var entry = memory.Slice(i * Adma2DescriptorSize, Adma2DescriptorSize);
+            var entry = memory.Slice(i * size, size);
             var attribute = (ushort)(AdmaValid | AdmaTransfer | (i == count - 1 ? AdmaEnd : 0));
+            var address = dataAddress + ((ulong)i * MaxAdma2DescriptorLength);
             BinaryPrimitives.WriteUInt16LittleEndian(entry, attribute);
             BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], (ushort)chunk);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)(dataAddress + ((ulong)i * MaxAdma2DescriptorLength)));
+            if (format == SdhciAdma2Format.Address32)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)address);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(entry[4..], address);
+                entry[12..].Clear();
+            }
         }
     }
 
@@ -587,14 +735,14 @@ public sealed class SdhciHost
             {
                 // The controller paused at a buffer boundary: hand it the next one (what sdhci.c does).
                 sdmaAddress = (sdmaAddress & ~(ulong)(SdmaBoundary - 1)) + SdmaBoundary;
-                _io.Write(R.SdmaSystemAddress, sdmaAddress);
+                WriteSdmaAddress(sdmaAddress);
                 resumed = true;
             }
         }
 
         if (data.Direction == SdhciTransferDirection.Read)
         {
-            var offset = DmaDataOffset(data.Mode, data.Length);
+            var offset = DmaDataOffset(data.Mode, data.Length, Adma2DescriptorLength);
             data.Dma!.Bytes.Slice(offset, data.Length).CopyTo(data.Buffer.Span);
         }
     }

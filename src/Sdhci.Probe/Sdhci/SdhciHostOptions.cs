@@ -34,4 +34,20 @@ public sealed record SdhciHostOptions
     /// transfer unless this is set, so a read-only tool cannot damage a card by mistake.
     /// </summary>
     public bool AllowWrite { get; init; }
+
+    /// <summary>
+    /// Use 64-bit ADMA2 descriptors when the capabilities offer a 64-bit system bus (bit 28). Default true;
+    /// turn it off for a host whose 64-bit DMA is broken (Linux's SDHCI_QUIRK2_BROKEN_64_BIT_DMA), which
+    /// then gets 32-bit descriptors and DMA memory below 4 GiB.
+    /// </summary>
+    public bool Allow64BitDma { get; init; } = true;
+
+    /// <summary>
+    /// Enable Host Version 4 mode (Host Control 2 bit 12) on a 4.00 or later controller, with 64-bit
+    /// addressing (bit 13) when Capabilities bit 27 allows: ADMA2 then takes 128-bit descriptors and SDMA
+    /// its address from 0x58 (SD Host Controller 4.10, 1.13 and 2.2.1). Off by default, as in Linux, where a
+    /// host driver opts in (<c>sdhci_enable_v4_mode</c>): version 4 mode changes register meanings some
+    /// integrations get wrong.
+    /// </summary>
+    public bool HostVersion4Mode { get; init; }
 }

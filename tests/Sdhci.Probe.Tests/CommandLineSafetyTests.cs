@@ -178,7 +178,7 @@ public class CommandLineSafetyTests
         var rig = new SdRig(cardOptions: SdRig.FastCard() with { MaxBlocksPerCommand = 8 });
         var path = Path.Combine(_directory, "half.bin");
         var file = OutputFile.Create(path, force: false);
-        rig.Fake.FailDataPhase(3, SdhciInterrupt.DataCrcError);   // the SCR, the first 8 blocks, then this
+        rig.Fake.FailDataPhase(5, SdhciInterrupt.DataCrcError);   // the SCR, two CMD6 statuses, the first 8 blocks, then this
         using var signals = new SignalScope(register: false);
         long written = 0;
 

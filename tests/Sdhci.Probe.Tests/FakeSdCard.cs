@@ -88,6 +88,24 @@ internal sealed class FakeSdCard
 
     public List<uint> Acmd41Arguments { get; } = [];
 
+    /// <summary>CMD6 (SWITCH_FUNC) is answered, as QEMU's card does in the transfer state. Without it CMD6 goes unanswered (illegal).</summary>
+    public bool AnswersCmd6 { get; init; } = true;
+
+    /// <summary>Function group 1's support bits in the CMD6 status: QEMU's 0x8003 (default and High Speed); 0x8001 for a card without High Speed.</summary>
+    public ushort Group1Support { get; init; } = 0x8003;
+
+    /// <summary>The card answers every CMD6 for group 1 with 0xF (cannot switch), as a card whose function is unavailable does.</summary>
+    public bool RefusesSwitch { get; init; }
+
+    /// <summary>Status structure version 1 with High Speed busy (bits 287:272).</summary>
+    public bool HighSpeedBusy { get; init; }
+
+    /// <summary>The group 1 function the card runs: 0 Default Speed, 1 High Speed after a CMD6 switch.</summary>
+    public int AccessMode { get; private set; }
+
+    /// <summary>Every CMD6 argument, in order.</summary>
+    public List<uint> Cmd6Arguments { get; } = [];
+
     public byte[] ReadImageBlock(long lba) => _written.TryGetValue(lba, out var block) ? block : CardImage.Block(lba);
 
     private void Reset()
@@ -97,6 +115,7 @@ internal sealed class FakeSdCard
         Ocr = QemuOcr;
         BusWidth = 1;
         BlockLength = 512;
+        AccessMode = 0;
         _busyPollsLeft = BusyPolls;
     }
 
@@ -164,6 +183,10 @@ internal sealed class FakeSdCard
                 var stopped = Status();
                 State = SdCardState.Transfer;
                 return new CardReply(SdResponseType.R1b, stopped);
+            case 6:
+                if (!AnswersCmd6 || State != SdCardState.Transfer)
+                    return null;
+                return SwitchFunction(argument);
             case 23:
                 if (!AcceptsCmd23 || State != SdCardState.Transfer)
                     return null;
@@ -245,6 +268,52 @@ internal sealed class FakeSdCard
                     State = SdCardState.Transfer;
             });
         return new CardReply(SdResponseType.R1, status, Data: data);
+    }
+
+    /// <summary>
+    /// CMD6 as QEMU 7.2's sd_function_switch answers it: a maximum current of 0x0001, each group's
+    /// support bits (group 1 from <see cref="Group1Support"/>), the requested function of each group echoed
+    /// in bits 399:376 (0xF where the card cannot), the rest 0; mode 1 also switches group 1.
+    /// </summary>
+    private CardReply SwitchFunction(uint argument)
+    {
+        Cmd6Arguments.Add(argument);
+        var status = Status();
+        var block = new byte[64];
+        block[1] = 0x01;
+        for (var group = 2; group <= 6; group++)
+        {
+            block[12 - ((group - 1) * 2)] = 0x80;
+            block[13 - ((group - 1) * 2)] = 0x01;
+        }
+
+        block[11] = 0x43;                                // QEMU's group 2 (command system): 0x8043
+        block[12] = (byte)(Group1Support >> 8);
+        block[13] = (byte)Group1Support;
+        for (var group = 1; group <= 6; group++)
+        {
+            var function = (int)(argument >> ((group - 1) * 4)) & 0xF;
+            if (group == 1 && function != 0xF && (RefusesSwitch || (Group1Support & (1 << function)) == 0))
+                function = 0xF;
+            var nibble = group - 1;
+            block[16 - (nibble / 2)] |= (byte)(function << ((nibble % 2) * 4));
+        }
+
+        var selected = block[16] & 0xF;
+        if ((argument & 0x8000_0000) != 0 && selected != 0xF)
+            AccessMode = selected;
+        if (HighSpeedBusy)
+        {
+            block[17] = 1;
+            block[29] = 0x02;
+        }
+
+        State = SdCardState.SendingData;
+        return new CardReply(SdResponseType.R1, status, Data: new CardData(true, 64, (_, _) =>
+        {
+            State = SdCardState.Transfer;
+            return block;
+        }, null));
     }
 
     private uint Status()

@@ -43,7 +43,7 @@ public class SdCardBringUpTests
     }
 
     [Fact]
-    public void Bring_up_decodes_the_SCR_and_switches_card_and_host_to_4_bit_at_25_MHz()
+    public void Bring_up_decodes_the_SCR_and_switches_card_and_host_to_4_bit_and_High_Speed_at_50_MHz()
     {
         var rig = SdRig.Initialized();
         var info = rig.Card.Info!;
@@ -57,8 +57,8 @@ public class SdCardBringUpTests
         Assert.Equal(4, info.BusWidth);
         Assert.Equal(4, rig.Fake.Card.BusWidth);
         Assert.Equal(0x02, rig.Fake.HostControl1 & 0x22);              // 4-bit, not 8-bit
-        Assert.Equal(25_000_000, info.ClockHz);
-        Assert.Equal(0x0207, rig.Fake.ClockControl);                     // N = 2 (100 MHz / 4), stable, SD clock on
+        Assert.Equal(50_000_000, info.ClockHz);
+        Assert.Equal(0x0107, rig.Fake.ClockControl);                     // N = 1 (100 MHz / 2), stable, SD clock on
     }
 
     [Fact]
@@ -91,6 +91,8 @@ public class SdCardBringUpTests
             (16, 512, false),                                    // standard capacity: set the block length
             (55, rca, false), (51, 0, true),
             (55, rca, false), (6, 2, true),
+            (6, 0x00FF_FFF1, false),                             // CMD6 query: High Speed in group 1
+            (6, 0x80FF_FFF1, false),                             // CMD6 switch
         ];
         Assert.Equal(expected, rig.Fake.Commands);
         Assert.Equal(SdCardState.Transfer, rig.Fake.Card.State);
@@ -110,7 +112,7 @@ public class SdCardBringUpTests
     }
 
     [Fact]
-    public void On_x86_sdhci_pci_the_spec_2_00_dividers_give_203_kHz_then_13_MHz()
+    public void On_x86_sdhci_pci_the_spec_2_00_dividers_give_203_kHz_then_26_MHz_in_High_Speed()
     {
         var rig = new SdRig(FakeSdController.SdhciPci());
         var clocks = new List<ushort>();
@@ -122,8 +124,9 @@ public class SdCardBringUpTests
 
         Assert.Equal(52_000_000 / 256, identification);                  // N = 128, a power of two below 400 kHz
         Assert.Equal(0x8007, clocks[0]);
-        Assert.Equal(13_000_000, info.ClockHz);                          // 26 MHz would exceed 25: N = 2
-        Assert.Equal(0x0207, rig.Fake.ClockControl);
+        Assert.Equal(SdBusSpeed.High, info.BusSpeed);
+        Assert.Equal(26_000_000, info.ClockHz);                          // 52 MHz would exceed 50: N = 1
+        Assert.Equal(0x0107, rig.Fake.ClockControl);
         Assert.Equal("QEMU!", info.Cid.ProductName);
     }
 
@@ -161,7 +164,7 @@ public class SdCardBringUpTests
         var csd = (byte[])FakeSdCard.QemuCsd64MiB.Clone();
         csd[3] = 0x2A; // 2.0 x 10 Mbit/s = 20 MHz
         var card = new FakeSdCard { Csd = csd };
-        var rig = new SdRig(FakeSdController.Zcu102(card));
+        var rig = new SdRig(FakeSdController.Zcu102(card), cardOptions: SdRig.FastCard() with { MaxBusSpeed = SdBusSpeed.Default });
 
         var info = rig.Card.Initialize();
 

@@ -31,13 +31,14 @@ internal static class CardCommands
         var poll = Poll();
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
-        var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.") { device, json, noIommu, bind, poll, iommufd, blockCount };
-        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () => WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount), context =>
+        var maxSpeed = MaxSpeed();
+        var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.") { device, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed };
+        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () => WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed), context =>
         {
             if (result.GetValue(json))
-                CommonOptions.WriteJson(CardReport.From(context.Info), ProbeJson.Default.CardReport);
+                CommonOptions.WriteJson(CardReport.From(context.Info, context.Card.Host), ProbeJson.Default.CardReport);
             else
-                Console.WriteLine(Describe(context.Info));
+                Console.WriteLine(Describe(context.Info, context.Card.Host));
             return ExitCodes.Ok;
         })));
         return command;
@@ -57,10 +58,11 @@ internal static class CardCommands
         var poll = Poll();
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
+        var maxSpeed = MaxSpeed();
         var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop at the next command boundary, reset the controller, " +
                                           "remove a partial --out file and give a --bind device back (exit 130, 143, 129).")
         {
-            device, lba, count, output, force, mode, json, noIommu, bind, poll, iommufd, blockCount,
+            device, lba, count, output, force, mode, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed,
         };
         command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
@@ -75,7 +77,7 @@ internal static class CardCommands
 
             // Before the controller: a file that cannot be created must not cost a bring-up (or a --bind).
             using var sink = file is null ? null : OutputFile.Create(file.FullName, result.GetValue(force));
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount),
+            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed),
                 context => ReadBody(context, first, blocks, transfer, sink, asJson),
                 onFailure: () => sink?.Discard());
         }));
@@ -97,9 +99,10 @@ internal static class CardCommands
         var poll = Poll();
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
+        var maxSpeed = MaxSpeed();
         var command = new Command("write", "Bring the card up and write blocks (PIO, SDMA or ADMA2). Refused without --allow-write, and on a card whose write-protect switch or CSD write protection is set.")
         {
-            device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount,
+            device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed,
         };
         command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
@@ -135,7 +138,7 @@ internal static class CardCommands
             }
 
             var transfer = ParseMode(result.GetValue(mode));
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount) with { AllowWrite = true },
+            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed) with { AllowWrite = true },
                 context => WriteBody(context, first, blocks, transfer, fill, result.GetValue(json)));
         }));
         return command;
@@ -297,9 +300,26 @@ internal static class CardCommands
     }
 
     private static CardSession Session(ParseResult result, Argument<string> device, Option<bool> noIommu, Option<bool> bind, Option<bool> poll, Option<bool> iommufd,
-        Option<string> blockCount) =>
+        Option<string> blockCount, Option<string> maxSpeed) =>
         new(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), result.GetValue(iommufd),
-            BlockCount: result.GetValue(blockCount) switch { "cmd12" => SdBlockCountMode.AutoCmd12, "cmd23" => SdBlockCountMode.Cmd23, _ => SdBlockCountMode.Auto });
+            BlockCount: result.GetValue(blockCount) switch { "cmd12" => SdBlockCountMode.AutoCmd12, "cmd23" => SdBlockCountMode.Cmd23, _ => SdBlockCountMode.Auto },
+            MaxSpeed: ParseSpeed(result.GetValue(maxSpeed)));
+
+    /// <summary>The bus speed cap; its values are <see cref="SdBusSpeeds.Key"/> of each mode the driver brings up, slowest first.</summary>
+    private static Option<string> MaxSpeed()
+    {
+        var option = new Option<string>("--max-speed")
+        {
+            Description = "The fastest bus speed mode to try: default (25 MHz) or high (High Speed, 50 MHz, after a CMD6 switch when card and host support it). " +
+                          "Default: high, the fastest that works; init says which mode it chose and why.",
+            DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.High),
+        };
+        option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBusSpeed>().Select(SdBusSpeeds.Key)]);
+        return option;
+    }
+
+    internal static SdBusSpeed ParseSpeed(string? key) =>
+        Enum.GetValues<SdBusSpeed>().FirstOrDefault(speed => SdBusSpeeds.Key(speed) == key, SdBusSpeed.High);
 
     /// <summary>
     /// Runs a transfer and times it, without the bring-up. The DMA modes get one window of DMA memory (the
@@ -317,7 +337,7 @@ internal static class CardCommands
 
         var allocate = context.AllocateDma ?? throw new ArgumentException($"--mode {transfer.ToString().ToLowerInvariant()}: this controller has no DMA memory here; use --mode pio");
         var window = Math.Min(blocks, Math.Clamp(context.Card.Options.MaxBlocksPerCommand, 1, ushort.MaxValue)) * SdCard.BlockSize;
-        var memory = allocate(SdhciHost.RequiredDmaLength(transfer, window));
+        var memory = allocate(context.Card.Host.RequiredDmaLengthFor(transfer, window));
         try
         {
             var begin = Stopwatch.GetTimestamp();
@@ -373,9 +393,10 @@ internal static class CardCommands
         string? file, byte[]? data)
     {
         var bytes = (long)blocks * SdCard.BlockSize;
-        return new(context.Device, direction, lba, blocks, bytes, mode.ToString().ToLowerInvariant(), Name(context.Info.BlockCountMode),
+        var adma = mode == SdhciTransferMode.Adma2 ? SdhciHost.Describe(context.Card.Host.Adma2Format) : null;
+        return new(context.Device, direction, lba, blocks, bytes, mode.ToString().ToLowerInvariant(), adma, Name(context.Info.BlockCountMode),
             Math.Round(context.BringUp.TotalSeconds, 6), Math.Round(elapsed.TotalSeconds, 6), Math.Round(bytes / Math.Max(elapsed.TotalSeconds, 1e-9)),
-            file, data is null ? null : Convert.ToBase64String(data), CardReport.From(context.Info));
+            file, data is null ? null : Convert.ToBase64String(data), CardReport.From(context.Info, context.Card.Host));
     }
 
     private static string Rate(long bytes, TimeSpan elapsed) =>
@@ -409,7 +430,7 @@ internal static class CardCommands
             "The device has no DMA address space; use --mode pio.");
 
     private sealed record CardSession(string Name, bool NoIommu, bool Bind, bool Poll, bool Iommufd, bool AllowWrite = false,
-        SdBlockCountMode BlockCount = SdBlockCountMode.Auto);
+        SdBlockCountMode BlockCount = SdBlockCountMode.Auto, SdBusSpeed MaxSpeed = SdBusSpeed.High);
 
     /// <summary>
     /// Opens the controller (binding it first with --bind), wires its interrupt and runs
@@ -429,7 +450,7 @@ internal static class CardCommands
             signals.Token.ThrowIfCancellationRequested();
             irq = options.Poll ? null : session.EnableInterrupt();
             var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
-            var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount });
+            var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount, MaxBusSpeed = options.MaxSpeed });
             var opened = session;
             return RunCard(name, card, length => VfioDmaMemory.Allocate(opened, length), signals, options.Bind, body, onFailure);
         }
@@ -524,7 +545,7 @@ internal static class CardCommands
         }
     }
 
-    internal static string Describe(SdCardInfo info)
+    internal static string Describe(SdCardInfo info, SdhciHost? host = null)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Card: {info.Type}, RCA 0x{info.Rca:x4}, OCR 0x{info.Ocr:x8}, {info.BusWidth}-bit bus at {info.ClockHz / 1e6:0.###} MHz");
@@ -534,7 +555,25 @@ internal static class CardCommands
         text.AppendLine(CultureInfo.InvariantCulture, $"CSD {info.Csd.RawHex}: version {info.Csd.Version}, max transfer rate {info.Csd.MaxTransferRateHz / 1e6:0.###} MHz, read block length {info.Csd.ReadBlockLength}");
         text.AppendLine(CultureInfo.InvariantCulture, $"SCR {info.Scr.RawHex}: SD spec {info.Scr.SdSpec}, bus widths {(info.Scr.Supports1BitBus ? "1" : "")}{(info.Scr.Supports4BitBus ? " 4" : "")}");
         text.AppendLine(CultureInfo.InvariantCulture, $"Multi-block: {(info.BlockCountMode == SdBlockCountMode.Cmd23 ? "CMD23 (SET_BLOCK_COUNT) before each command" : "auto-CMD12 after the last block")}, CMD23 {(info.Scr.SupportsCmd23 ? "listed" : "not listed")} in the SCR");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Bus speed: {info.BusSpeedText}");
+        if (host is not null)
+            text.AppendLine(CultureInfo.InvariantCulture, $"DMA: {DescribeDma(host)}");
         return text.ToString();
+    }
+
+    /// <summary>What --mode adma2 will use on <paramref name="host"/>, and why.</summary>
+    internal static string DescribeDma(SdhciHost host)
+    {
+        if (!host.Capabilities.Adma2)
+            return "no ADMA2 (Capabilities bit 19 is clear)" + (host.Capabilities.Sdma ? "; SDMA with 32-bit addresses" : "");
+        var why = host.Adma2Format switch
+        {
+            SdhciAdma2Format.Address64 => "Capabilities bit 28, 64-bit system bus; 96-bit descriptors",
+            SdhciAdma2Format.Address64V4 => "version 4 mode with 64-bit addressing, Capabilities bit 27; 128-bit descriptors",
+            _ when !host.Options.Allow64BitDma => "64-bit DMA turned off",
+            _ => "no 64-bit system bus, Capabilities bit 28 is clear; DMA memory must lie below 4 GiB",
+        };
+        return $"ADMA2 with {SdhciHost.Describe(host.Adma2Format)} addresses ({why})";
     }
 
     internal static string HexDump(ReadOnlySpan<byte> data, long address)

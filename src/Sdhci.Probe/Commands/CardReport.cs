@@ -14,11 +14,15 @@ internal sealed record CardReport(
     long Blocks,
     bool BlockAddressing,
     string BlockCountMode,
+    string BusSpeed,
+    string BusSpeedReason,
+    string? Adma2,
     CidReport Cid,
     CsdReport Csd,
     ScrReport Scr)
 {
-    public static CardReport From(SdCardInfo info) => new(
+    /// <summary>The report of <paramref name="info"/>; <c>Adma2</c> (the descriptors --mode adma2 uses) only when <paramref name="host"/> is given and has ADMA2.</summary>
+    public static CardReport From(SdCardInfo info, SdhciHost? host = null) => new(
         info.Type.ToString(),
         Hex(info.Rca, 4),
         Hex(info.Ocr, 8),
@@ -28,6 +32,9 @@ internal sealed record CardReport(
         info.BlockCount,
         info.BlockAddressing,
         CardCommands.Name(info.BlockCountMode),
+        SdBusSpeeds.Key(info.BusSpeed),
+        info.BusSpeedText,
+        host is { Capabilities.Adma2: true } ? SdhciHost.Describe(host.Adma2Format) : null,
         new CidReport(info.Cid.RawHex, Hex(info.Cid.ManufacturerId, 2), info.Cid.OemId, info.Cid.ProductName,
             $"{info.Cid.HardwareRevision}.{info.Cid.FirmwareRevision}", Hex(info.Cid.SerialNumber, 8),
             string.Create(CultureInfo.InvariantCulture, $"{info.Cid.ManufacturingYear}-{info.Cid.ManufacturingMonth:00}")),
@@ -44,7 +51,8 @@ internal sealed record CsdReport(string Raw, string Version, long MaxTransferRat
 internal sealed record ScrReport(string Raw, string SpecVersion, bool Bus1Bit, bool Bus4Bit, bool Cmd23);
 
 /// <summary>What <c>read --json</c> and <c>write --json</c> print: the card, the transfer and its timing.
-/// <c>Data</c> (base64) only for a read without <c>--out</c>. No hash: .NET's hashes need OpenSSL, which
+/// <c>Data</c> (base64) only for a read without <c>--out</c>; <c>Adma</c> ("32-bit", "64-bit", "64-bit (v4)": the
+/// descriptors used) only for <c>--mode adma2</c>. No hash: .NET's hashes need OpenSSL, which
 /// a board's minimal root file system may lack; hash the <c>--out</c> file with sha256sum.</summary>
 internal sealed record TransferReport(
     string Device,
@@ -53,6 +61,7 @@ internal sealed record TransferReport(
     int Blocks,
     long Bytes,
     string Mode,
+    string? Adma,
     string BlockCountMode,
     double BringUpSeconds,
     double TransferSeconds,

@@ -30,8 +30,15 @@ public sealed record SdCardOptions
     /// <summary>Pause between ACMD41 polls. Default 10 ms, as Linux does.</summary>
     public TimeSpan InitializationPollInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>The fastest SD clock after identification; the card's TRAN_SPEED and the controller's dividers may lower it. Default 25 MHz (default speed).</summary>
-    public long MaxClockHz { get; init; } = 25_000_000;
+    /// <summary>
+    /// A cap on the SD clock after identification, below the bus speed mode's own limit (25 MHz Default
+    /// Speed, 50 MHz High Speed); the card's TRAN_SPEED (in Default Speed) and the controller's dividers
+    /// may lower it further. Default: no cap.
+    /// </summary>
+    public long MaxClockHz { get; init; } = long.MaxValue;
+
+    /// <summary>The fastest bus speed mode to try; the card and the host may allow less. Default <see cref="SdBusSpeed.High"/>, the fastest this driver brings up.</summary>
+    public SdBusSpeed MaxBusSpeed { get; init; } = SdBusSpeed.High;
 
     /// <summary>Switch card and host to the 4-bit bus when the card's SCR allows. Default true.</summary>
     public bool FourBitBus { get; init; } = true;
@@ -83,6 +90,19 @@ public delegate void SdBlockSource(long lba, Span<byte> blocks);
 /// <param name="ClockHz">The SD clock the card runs at now.</param>
 public sealed record SdCardInfo(SdCardType Type, uint Ocr, ushort Rca, Cid Cid, Csd Csd, Scr Scr, int BusWidth, long ClockHz)
 {
+    /// <summary>The bus speed mode the bring-up chose.</summary>
+    public SdBusSpeed BusSpeed { get; init; }
+
+    /// <summary>Why it is that mode and not a faster one: "card and host support it", or the first thing that ruled the faster one out.</summary>
+    public string BusSpeedReason { get; init; } = "";
+
+    /// <summary>The CMD6 status of the last SWITCH_FUNC (the switch, else the query), or null when no CMD6 was sent.</summary>
+    public SdSwitchStatus? SwitchStatus { get; init; }
+
+    /// <summary>The mode, its limit, the clock and the reason: "High Speed (50 MHz max, SD clock 50 MHz): card and host support it".</summary>
+    public string BusSpeedText => string.Create(CultureInfo.InvariantCulture,
+        $"{SdBusSpeeds.Name(BusSpeed)} ({SdBusSpeeds.MaxClockHz(BusSpeed) / 1e6:0.###} MHz max, SD clock {ClockHz / 1e6:0.###} MHz): {BusSpeedReason}");
+
     /// <summary>Whether read and write commands take block numbers (SDHC/SDXC) rather than byte addresses (SDSC).</summary>
     public bool BlockAddressing => Type == SdCardType.HighCapacity;
 
@@ -104,8 +124,9 @@ public sealed record SdCardInfo(SdCardType Type, uint Ocr, ushort Rca, Cid Cid, 
 /// <see cref="Initialize"/> runs: controller set-up at 400 kHz, CMD0, CMD8 (0x1AA, the echo
 /// checked), ACMD41 with HCS and the host's voltage window until ready, CMD2 (CID), CMD3 (RCA),
 /// CMD9 (CSD), CMD7 (select), CMD16 (512 bytes) on standard-capacity cards, ACMD51 (SCR), ACMD6 and
-/// a 4-bit host bus when the SCR allows, then the fastest clock the CSD's TRAN_SPEED, the options
-/// and the controller's dividers allow.
+/// a 4-bit host bus when the SCR allows, then the bus speed mode (CMD6 query and switch to High Speed
+/// where card and host allow, see <see cref="SelectBusSpeed"/>) and the fastest clock that mode, the
+/// options and the controller's dividers allow.
 /// </remarks>
 /// <example>
 /// <code>
@@ -195,9 +216,13 @@ public sealed class SdCard
             Host.SetBusWidth(4);
         }
 
-        var target = Options.MaxClockHz;
-        if (csd.MaxTransferRateHz > 0)
+        var (speed, reason, switchStatus) = SelectBusSpeed(rca, csd, scr);
+        var target = Math.Min(Options.MaxClockHz, SdBusSpeeds.MaxClockHz(speed));
+        // TRAN_SPEED describes Default Speed; after a switch the card runs at the mode's limit (Linux: hs_max_dtr).
+        if (speed == SdBusSpeed.Default && csd.MaxTransferRateHz > 0)
             target = Math.Min(target, csd.MaxTransferRateHz);
+        if (speed == SdBusSpeed.High)
+            Host.SetHighSpeed(true);
         var clock = Host.SetClock(target);
 
         // An explicit Cmd23 is tried even when the SCR does not list it (QEMU's card takes CMD23 from
@@ -206,8 +231,85 @@ public sealed class SdCard
             ? scr.SupportsCmd23 ? SdBlockCountMode.Cmd23 : SdBlockCountMode.AutoCmd12
             : Options.BlockCountMode;
 
-        Info = new SdCardInfo(type, ocr, rca, cid, csd, scr, Host.BusWidth, clock) { BlockCountMode = blockCountMode };
+        Info = new SdCardInfo(type, ocr, rca, cid, csd, scr, Host.BusWidth, clock)
+        {
+            BlockCountMode = blockCountMode,
+            BusSpeed = speed,
+            BusSpeedReason = reason,
+            SwitchStatus = switchStatus,
+        };
         return Info;
+    }
+
+    /// <summary>
+    /// Chooses the bus speed mode and switches the card to it (SD Physical Layer 4.3.10, CMD6): High Speed
+    /// when the options allow it, the host has High Speed Support (Capabilities bit 21), the card follows
+    /// physical layer 1.10 or later (SCR SD_SPEC) with command class 10 (CSD CCC bit 10), and a CMD6 query
+    /// (mode 0) says function 1 of group 1 is supported and free; then CMD6 mode 1 switches, and must
+    /// report function 1 selected. Otherwise Default Speed, with the first reason that ruled High Speed out.
+    /// The host side (High Speed Enable, the clock) is the caller's. UHS-I (1.8 V, CMD11, SDR50/SDR104
+    /// with tuning) would be further steps here, before High Speed, when the host offers 1.8 V and SDR modes.
+    /// </summary>
+    /// <exception cref="SdhciException">The switch itself (mode 1) failed: the card's timing is then unknown, so the bring-up stops, as Linux's does.</exception>
+    private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status) SelectBusSpeed(ushort rca, Csd csd, Scr scr)
+    {
+        if (Options.MaxBusSpeed < SdBusSpeed.High)
+            return (SdBusSpeed.Default, "capped by the options (--max-speed default)", null);
+        if (!Host.Capabilities.HighSpeed)
+            return (SdBusSpeed.Default, "the host lacks High Speed support (Capabilities bit 21 is clear)", null);
+        if (scr.SdSpec < 1)
+            return (SdBusSpeed.Default, $"the card follows physical layer {scr.SpecVersion} (SCR SD_SPEC 0), which has no CMD6 (SWITCH_FUNC, from 1.10)", null);
+        if ((csd.CommandClasses & (1 << 10)) == 0)
+            return (SdBusSpeed.Default, $"the card lacks command class 10, switch (CSD CCC 0x{csd.CommandClasses:x3}): no CMD6 (SWITCH_FUNC)", null);
+
+        SdSwitchStatus query;
+        try
+        {
+            query = SwitchFunction(SdSwitchStatus.AccessModeArgument(false, SdBusSpeed.High));
+        }
+        catch (SdhciException e) when (e.Error == SdhciError.CommandTimeout)
+        {
+            // A card that does not know CMD6 stays silent and reports ILLEGAL_COMMAND in its next R1: CMD13 takes it.
+            TakeStaleStatus(rca);
+            return (SdBusSpeed.Default, "the card did not answer CMD6 (SWITCH_FUNC) although its CSD lists command class 10", null);
+        }
+
+        if (!query.Supports(1, (int)SdBusSpeed.High))
+            return (SdBusSpeed.Default, $"the card does not offer High Speed (CMD6 function group 1 supports 0x{query.Support(1):x4}, bit 1 clear)", query);
+        if (query.Selected(1) != (int)SdBusSpeed.High)
+            return (SdBusSpeed.Default, $"the card cannot switch to High Speed now (CMD6 query: function group 1 reports 0x{query.Selected(1):x})", query);
+        if (query.Busy(1, (int)SdBusSpeed.High))
+            return (SdBusSpeed.Default, "the card reports High Speed busy (CMD6 query, function group 1 busy status)", query);
+
+        var switched = SwitchFunction(SdSwitchStatus.AccessModeArgument(true, SdBusSpeed.High));
+        if (switched.Selected(1) != (int)SdBusSpeed.High)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"CMD6 (SWITCH_FUNC): the card offered High Speed but the switch reports function 0x{switched.Selected(1):x} for group 1 ({switched.RawHex}).", 6);
+        }
+
+        return (SdBusSpeed.High, "card and host support it", switched);
+    }
+
+    /// <summary>CMD6 with its 64-byte status read through the data port (an addressed data transfer command, R1).</summary>
+    private SdSwitchStatus SwitchFunction(uint argument)
+    {
+        var block = new byte[SdSwitchStatus.Length];
+        CheckStatus(6, false, Host.SendCommand(6, argument, SdResponseType.R1,
+            new SdhciDataTransfer(SdhciTransferDirection.Read, SdSwitchStatus.Length, 1, block)).Value);
+        return SdSwitchStatus.Parse(block);
+    }
+
+    /// <summary>CMD13 after a command the card ignored, so its ILLEGAL_COMMAND is not reported by the next one; its own failure is not the news.</summary>
+    private void TakeStaleStatus(ushort rca)
+    {
+        try
+        {
+            Host.SendCommand(13, (uint)rca << 16, SdResponseType.R1);
+        }
+        catch (SdhciException)
+        {
+        }
     }
 
     /// <summary>CMD8: true for a physical layer 2.00 card that echoed the pattern, false for a 1.x card that did not answer.</summary>
@@ -498,12 +600,12 @@ public sealed class SdCard
             throw new ArgumentException($"{mode} needs DMA memory the controller can reach.", nameof(dma));
         var available = dma.Bytes.Length;
         var blocks = Math.Min(limit, available / BlockSize);
-        while (blocks > 0 && SdhciHost.RequiredDmaLength(mode, blocks * BlockSize) > available)
+        while (blocks > 0 && Host.RequiredDmaLengthFor(mode, blocks * BlockSize) > available)
             blocks--;
         if (blocks == 0)
         {
             throw new ArgumentException(
-                $"{available} bytes of DMA memory cannot hold one block in {mode} (it needs {SdhciHost.RequiredDmaLength(mode, BlockSize)}).", nameof(dma));
+                $"{available} bytes of DMA memory cannot hold one block in {mode} (it needs {Host.RequiredDmaLengthFor(mode, BlockSize)}).", nameof(dma));
         }
 
         return blocks;

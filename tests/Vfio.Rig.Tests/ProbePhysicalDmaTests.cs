@@ -44,6 +44,12 @@ public sealed class ProbePhysicalDmaTests(ITestOutputHelper output)
             Assert.Equal(mode, Rig.AssertProbeRead(results[mode], First, count).GetProperty("mode").GetString());
         }
 
+        // The Arasan reports a 64-bit system bus (Capabilities bit 28): ADMA2 takes 96-bit descriptors, and
+        // the card runs in High Speed after the CMD6 switch.
+        var adma2 = Rig.AssertProbeRead(results["adma2"], First, Count);
+        Assert.Equal("64-bit", adma2.GetProperty("adma").GetString());
+        Assert.Equal("high", adma2.GetProperty("card").GetProperty("busSpeed").GetString());
+
         Rig.AssertRefused(results["sdma-boundary"], 1, "sdhci-arasan", "did not resume at 0x", "CVE-2021-3409");
 
         Assert.StartsWith(Rig.CardHash(First, Count), results["kernel"].Output.Trim(), StringComparison.Ordinal);

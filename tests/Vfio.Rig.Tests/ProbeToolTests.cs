@@ -62,9 +62,10 @@ public sealed class ProbeToolTests(ITestOutputHelper output)
 public sealed class ProbeCardTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("arm64", "ff170000.mmc", "mmcblk1", "--noiommu", new[] { "pio", "sdma", "adma2" })]
-    [InlineData("x86_64", "0000:00:01.0", "mmcblk0", "", new[] { "pio", "sdma", "adma2" })]
-    public void Init_identifies_the_card_and_every_read_mode_returns_the_image_bytes(string arch, string device, string block, string noIommu, string[] modes)
+    [InlineData("arm64", "ff170000.mmc", "mmcblk1", "--noiommu", new[] { "pio", "sdma", "adma2" }, "64-bit", "SD clock 50 MHz")]    // Arasan: bit 28, 100 MHz base
+    [InlineData("x86_64", "0000:00:01.0", "mmcblk0", "", new[] { "pio", "sdma", "adma2" }, "32-bit", "SD clock 26 MHz")]      // sdhci-pci: no bit 28, 52 MHz base
+    public void Init_identifies_the_card_and_every_read_mode_returns_the_image_bytes(string arch, string device, string block, string noIommu, string[] modes,
+        string adma, string clock)
     {
         Rig.RequireRig(arch);
         const int Lba = 1000, Count = 300;
@@ -85,6 +86,9 @@ public sealed class ProbeCardTests(ITestOutputHelper output)
         Assert.Contains("CID aa585951454d552101deadbeef006200", results["init"].Output, StringComparison.Ordinal); // QEMU's card: 'QEMU!', serial 0xdeadbeef
         Assert.Contains("Capacity: 67108864 bytes", results["init"].Output, StringComparison.Ordinal);
         Assert.Contains("4-bit bus", results["init"].Output, StringComparison.Ordinal);
+        // QEMU's card answers CMD6 and offers High Speed; both hosts have Capabilities bit 21.
+        Assert.Contains($"Bus speed: High Speed (50 MHz max, {clock}): card and host support it", results["init"].Output, StringComparison.Ordinal);
+        Assert.Contains($"DMA: ADMA2 with {adma} addresses", results["init"].Output, StringComparison.Ordinal);
         foreach (var mode in modes.Append("poll"))
         {
             Assert.Equal(0, results[mode].ExitCode);

@@ -180,6 +180,50 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
 
     internal void Forget(VfioGroup group) => _groups.Remove(group);
 
+    /// <summary>Wraps a container descriptor received from another process (<see cref="Handover.VfioHandover"/>):
+    /// nothing is opened, the IOMMU type is the one the sender set. Checks <c>VFIO_GET_API_VERSION</c>, and
+    /// for type1 <c>VFIO_IOMMU_GET_INFO</c> (which fails unless that IOMMU is set). The caller closes
+    /// <paramref name="fd"/> when this throws.</summary>
+    internal static VfioContainer Adopt(ISyscalls sys, KernelFd fd, VfioIommuType iommuType, string target)
+    {
+        var version = sys.Ioctl(fd.Fd, VfioUapi.VFIO_GET_API_VERSION, 0);
+        if (version < 0)
+        {
+            throw new VfioException("VFIO_GET_API_VERSION", target, -version, "The descriptor received as the container is not a VFIO container.");
+        }
+
+        if (version != VfioUapi.VFIO_API_VERSION)
+        {
+            throw new VfioException("VFIO_GET_API_VERSION", target, Errno.EPROTO, $"The kernel speaks VFIO API {version}; this library speaks {VfioUapi.VFIO_API_VERSION}.");
+        }
+
+        var container = new VfioContainer(sys, fd, new VfioContainerOptions { AllowNoIommu = iommuType == VfioIommuType.NoIommu }, version) { IommuType = iommuType };
+        if (iommuType != VfioIommuType.NoIommu)
+        {
+            _ = container.GetIommuInfo();
+        }
+
+        return container;
+    }
+
+    /// <summary>Wraps a received group descriptor attached to this container.</summary>
+    internal VfioGroup AdoptGroup(KernelFd fd, string path, bool isNoIommu)
+    {
+        var group = VfioGroup.Adopt(this, fd, path, isNoIommu);
+        _groups.Add(group);
+        return group;
+    }
+
+    /// <summary>Whether <paramref name="group"/> is the container's only group and no DMA is mapped.</summary>
+    internal bool IsExclusiveTo(VfioGroup group) => _groups.Count == 1 && ReferenceEquals(_groups[0], group) && _mappings.Count == 0;
+
+    /// <summary>After a handover: closes this process's descriptor; the container lives on in the receiver.</summary>
+    internal void Relinquish()
+    {
+        _groups.Clear();
+        _fd.Dispose();
+    }
+
     /// <summary><c>VFIO_IOMMU_GET_INFO</c>: page sizes and the IOVA ranges of the type1 IOMMU.</summary>
     /// <exception cref="VfioException">No group attached yet, or a no-IOMMU container.</exception>
     public VfioIommuInfo GetIommuInfo()

@@ -1,6 +1,7 @@
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Interrupts;
+using Vfio.Platform.Iommufd;
 using Vfio.Platform.Kernel;
 using Vfio.Platform.Mmio;
 
@@ -76,6 +77,23 @@ public sealed class VfioDevice : IDisposable
     internal ISyscalls Sys => _owner.Sys;
 
     internal KernelFd Fd => _fd;
+
+    /// <summary>The address space a device opened through its cdev is attached to; null for one opened through a group.</summary>
+    internal IoAddressSpace? AddressSpace => _owner as IoAddressSpace;
+
+    /// <summary>Whether the device holds anything besides its descriptor: mapped regions, interrupts, a
+    /// release-request watcher. A handover refuses such a device: interrupts are kernel state the receiver
+    /// would inherit without knowing it, and the sender's regions would outlive its claim on the device.</summary>
+    internal bool HoldsResources
+    {
+        get
+        {
+            lock (_owned)
+            {
+                return _owned.Count > 0 || _releaseWatcher is not null;
+            }
+        }
+    }
 
     internal static VfioDevice Open(VfioGroup group, string name, int groupFd)
     {

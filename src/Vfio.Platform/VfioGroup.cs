@@ -142,6 +142,51 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
 
     internal void Forget(VfioDevice device) => _devices.Remove(device);
 
+    internal KernelFd Fd => _fd;
+
+    /// <summary>Wraps a group descriptor received from another process (<see cref="Handover.VfioHandover"/>):
+    /// nothing is opened or attached, the group must be viable and attached to a container already
+    /// (<c>VFIO_GROUP_GET_STATUS</c>). The caller closes <paramref name="fd"/> when this throws.</summary>
+    internal static VfioGroup Adopt(VfioContainer container, KernelFd fd, string path, bool isNoIommu)
+    {
+        var argument = Structs.ToArray(new vfio_group_status { argsz = Structs.Size<vfio_group_status>() });
+        var result = container.Sys.Ioctl(fd.Fd, VfioUapi.VFIO_GROUP_GET_STATUS, argument);
+        if (result < 0)
+        {
+            throw new VfioException("VFIO_GROUP_GET_STATUS", path, -result, "The descriptor received as the group is not a VFIO group.");
+        }
+
+        var flags = Structs.Read<vfio_group_status>(argument).flags;
+        if ((flags & VfioUapi.VFIO_GROUP_FLAGS_VIABLE) == 0 || (flags & VfioUapi.VFIO_GROUP_FLAGS_CONTAINER_SET) == 0)
+        {
+            throw new VfioException("VFIO_GROUP_GET_STATUS", path, Errno.EPROTO,
+                $"The group received is not viable and attached to a container (flags 0x{flags:x}): the sender must send an opened device.");
+        }
+
+        return new VfioGroup(container, fd, path, isNoIommu) { _attached = true };
+    }
+
+    /// <summary>Wraps a received device descriptor of this group (<c>VFIO_DEVICE_GET_INFO</c>).</summary>
+    internal VfioDevice AdoptDevice(KernelFd fd, string name)
+    {
+        var device = VfioDevice.FromFd(this, fd, name);
+        _devices.Add(device);
+        return device;
+    }
+
+    /// <summary>Whether <paramref name="device"/> is the group's only open device.</summary>
+    internal bool IsExclusiveTo(VfioDevice device) => _devices.Count == 1 && ReferenceEquals(_devices[0], device);
+
+    /// <summary>After a handover: closes this process's descriptor without <c>VFIO_GROUP_UNSET_CONTAINER</c>,
+    /// which would detach the group the receiver now uses (the open file is shared).</summary>
+    internal void Relinquish()
+    {
+        _devices.Clear();
+        _attached = false;
+        _fd.Dispose();
+        _container.Forget(this);
+    }
+
     ISyscalls IVfioDeviceOwner.Sys => Sys;
 
     IDmaSpace? IVfioDeviceOwner.DmaSpace => IsNoIommu ? null : _container;

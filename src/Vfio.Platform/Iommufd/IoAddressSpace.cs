@@ -98,6 +98,45 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
 
     void IVfioDeviceOwner.Forget(VfioDevice device) => _devices.Remove(device);
 
+    internal Iommufd Iommufd => _iommufd;
+
+    /// <summary>Wraps IOAS <paramref name="id"/> of a received iommufd: <c>IOMMU_IOAS_IOVA_RANGES</c> checks that
+    /// the descriptor is an iommufd and that the IOAS exists in it.</summary>
+    internal static IoAddressSpace Adopt(Iommufd iommufd, uint id)
+    {
+        var space = new IoAddressSpace(iommufd, id);
+        try
+        {
+            _ = space.GetIommuInfo();
+        }
+        catch (VfioException e)
+        {
+            throw new VfioException(e.Operation, space.Target, e.Errno, $"The descriptor received as the iommufd is not one, or has no IOAS {id}.");
+        }
+
+        return space;
+    }
+
+    /// <summary>Wraps a received device descriptor bound to this iommufd and attached to this IOAS
+    /// (<c>VFIO_DEVICE_GET_INFO</c>, which the kernel refuses on a cdev that is not bound).</summary>
+    internal VfioDevice AdoptDevice(KernelFd fd, string name)
+    {
+        var device = VfioDevice.FromFd(this, fd, name);
+        _devices.Add(device);
+        return device;
+    }
+
+    /// <summary>Whether <paramref name="device"/> is the only device attached and no DMA is mapped.</summary>
+    internal bool IsExclusiveTo(VfioDevice device) => _devices.Count == 1 && ReferenceEquals(_devices[0], device) && _mappings.Count == 0;
+
+    /// <summary>After a handover: forgets the IOAS without <c>IOMMU_DESTROY</c>; it lives on in the receiver.</summary>
+    internal void Relinquish()
+    {
+        _devices.Clear();
+        _destroyed = true;
+        _iommufd.Forget(this);
+    }
+
     /// <summary><c>IOMMU_IOAS_IOVA_RANGES</c>: the IOVA ranges every attached device's IOMMU can translate
     /// (reserved regions such as the MSI window left out) and the required IOVA alignment, reported as the
     /// smallest page size.</summary>
@@ -206,6 +245,15 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             // taken) and nothing is freed under the device.
             throw new VfioException("IOMMU_IOAS_UNMAP", $"{Target}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result,
                 "The mapping is kept (IOVA reserved, buffer not freed): dispose it again to retry; destroying the address space drops it.");
+        }
+
+        // The kernel writes back how much it unmapped; less than the mapping leaves part of the buffer
+        // reachable by the device, so it must not be freed as if it were unmapped.
+        var unmapped = Structs.Read<iommu_ioas_unmap>(argument).length;
+        if (unmapped < (ulong)mapping.Length)
+        {
+            throw new VfioException("IOMMU_IOAS_UNMAP", $"{Target}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", Errno.EIO,
+                $"The kernel unmapped 0x{unmapped:x} of 0x{mapping.Length:x} bytes: the mapping is kept (buffer not freed); destroying the address space drops it.");
         }
 
         _mappings.Remove(mapping);

@@ -122,6 +122,29 @@ public sealed class Iommufd : IDisposable
         return space.Attach(deviceName, cdev);
     }
 
+    /// <summary>Wraps an iommufd descriptor received from another process (<see cref="Handover.VfioHandover"/>);
+    /// <see cref="AdoptAddressSpace"/> checks it.</summary>
+    internal static Iommufd Adopt(ISyscalls sys, KernelFd fd) => new(sys, fd, new IommufdOptions());
+
+    /// <summary>Wraps an existing IOAS of this iommufd by id, checked with <c>IOMMU_IOAS_IOVA_RANGES</c>.</summary>
+    internal IoAddressSpace AdoptAddressSpace(uint id)
+    {
+        var space = IoAddressSpace.Adopt(this, id);
+        _spaces.Add(space);
+        return space;
+    }
+
+    /// <summary>Whether <paramref name="space"/> is this iommufd's only address space.</summary>
+    internal bool IsExclusiveTo(IoAddressSpace space) => _spaces.Count == 1 && ReferenceEquals(_spaces[0], space);
+
+    /// <summary>After a handover: closes this process's descriptor; the iommufd lives on in the receiver.</summary>
+    internal void Relinquish()
+    {
+        _spaces.Clear();
+        _default = null;
+        _fd.Dispose();
+    }
+
     internal void Forget(IoAddressSpace space)
     {
         _spaces.Remove(space);

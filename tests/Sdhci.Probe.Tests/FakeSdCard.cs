@@ -97,6 +97,9 @@ internal sealed class FakeSdCard
     /// <summary>The card answers every CMD6 for group 1 with 0xF (cannot switch), as a card whose function is unavailable does.</summary>
     public bool RefusesSwitch { get; init; }
 
+    /// <summary>The query (mode 0) offers High Speed but the switch (mode 1) answers 0xF, as a card that changed its mind would.</summary>
+    public bool FailsSwitchOnly { get; init; }
+
     /// <summary>Status structure version 1 with High Speed busy (bits 287:272).</summary>
     public bool HighSpeedBusy { get; init; }
 
@@ -293,7 +296,7 @@ internal sealed class FakeSdCard
         for (var group = 1; group <= 6; group++)
         {
             var function = (int)(argument >> ((group - 1) * 4)) & 0xF;
-            if (group == 1 && function != 0xF && (RefusesSwitch || (Group1Support & (1 << function)) == 0))
+            if (group == 1 && function != 0xF && (RefusesSwitch || (FailsSwitchOnly && (argument & 0x8000_0000) != 0) || (Group1Support & (1 << function)) == 0))
                 function = 0xF;
             var nibble = group - 1;
             block[16 - (nibble / 2)] |= (byte)(function << ((nibble % 2) * 4));

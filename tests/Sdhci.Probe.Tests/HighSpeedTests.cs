@@ -195,6 +195,21 @@ public class HighSpeedTests
     }
 
     [Fact]
+    public void A_switch_that_reports_no_High_Speed_after_the_query_offered_it_fails_the_bring_up()
+    {
+        var rig = Rig(new FakeSdCard { FailsSwitchOnly = true });
+
+        var error = Assert.Throws<SdhciException>(() => rig.Card.Initialize());
+
+        Assert.Equal(SdhciError.UnusableCard, error.Error);
+        Assert.Equal(6, error.CommandIndex);
+        Assert.Contains("the switch reports function 0xf", error.Message, StringComparison.Ordinal);
+        Assert.Equal([0x00FF_FFF1u, 0x80FF_FFF1u], rig.Fake.Card.Cmd6Arguments);
+        Assert.Equal(0, rig.Fake.HostControl1 & 0x04);                              // the host never left Default Speed
+        Assert.Null(rig.Card.Info);
+    }
+
+    [Fact]
     public void A_card_silent_to_CMD6_stays_at_Default_Speed_and_its_stale_error_is_taken_by_CMD13()
     {
         var rig = Rig(new FakeSdCard { AnswersCmd6 = false });

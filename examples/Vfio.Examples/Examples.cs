@@ -1,5 +1,7 @@
+using System.Net.Sockets;
 using Vfio.Platform;
 using Vfio.Platform.Dma;
+using Vfio.Platform.Handover;
 using Vfio.Platform.Iommufd;
 using Vfio.Platform.Mmio;
 using Vfio.Platform.Preparation;
@@ -174,6 +176,46 @@ internal static class Examples
         using var buffer = DmaBuffer.Allocate(4096);
         using var mapping = device.DmaSpace!.MapDma(buffer);  // IOMMU_IOAS_MAP
         Console.WriteLine($"iommufd: version 0x{regs.Read16(0xFE):x4}, 4 KiB at IOVA 0x{mapping.Iova:x}");
+        // end
+    }
+
+    public static void HandoverSend(string name, string socketPath, bool useIommufd)
+    {
+        // example: handover-send
+        // The privileged helper: opens the device (bound to VFIO already) and hands it to the program
+        // listening at socketPath, which needs no access to /dev/vfio or /dev/iommu.
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+        if (useIommufd)
+        {
+            using var iommufd = Iommufd.Open();
+            VfioHandover.Send(socket, iommufd.OpenDevice(name));          // iommufd + device, and the IOAS id
+        }
+        else
+        {
+            using var container = VfioContainer.Open();
+            VfioHandover.Send(socket, container.OpenGroupOf(name).OpenDevice(name)); // container, group, device
+        }
+
+        Console.WriteLine($"sent {name}");                               // this process holds none of it now
+        // end
+    }
+
+    public static void HandoverReceive(string socketPath)
+    {
+        // example: handover-receive
+        // The unprivileged program: listens, receives, and uses the device as if it had opened it.
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        listener.Listen(1);
+        using var socket = listener.Accept();
+        using var received = VfioHandover.Receive(socket, TimeSpan.FromSeconds(60)); // every descriptor checked
+        var device = received.Device;
+        using var regs = device.MapRegion(0);
+        using var buffer = DmaBuffer.Allocate(4096);
+        using var mapping = device.DmaSpace!.MapDma(buffer);               // the received container or IOAS
+        Console.WriteLine($"received {device.Name} ({received.Kind}): version 0x{regs.Read16(0xFE):x4}, " +
+            $"4 KiB at IOVA 0x{mapping.Iova:x}");
         // end
     }
 

@@ -32,6 +32,12 @@ public sealed record VfioContainerOptions
 
     /// <summary>Where group nodes live.</summary>
     public string GroupDirectory { get; init; } = "/dev/vfio";
+
+    /// <summary>The IOMMU back-end to set when the first IOMMU-backed group is attached:
+    /// <see cref="VfioIommuType.Type1"/> or <see cref="VfioIommuType.Type1v2"/>. Null (the default) picks
+    /// type1v2 where the kernel has it, else type1. Asking for one the kernel lacks fails with ENODEV.
+    /// No-IOMMU groups always get the no-IOMMU back-end.</summary>
+    public VfioIommuType? IommuType { get; init; }
 }
 
 /// <summary>A VFIO container (<c>/dev/vfio/vfio</c>): an IOMMU context that groups are attached to.
@@ -350,13 +356,23 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         }
 
         var unmap = new vfio_iommu_type1_dma_unmap { argsz = Structs.Size<vfio_iommu_type1_dma_unmap>(), iova = mapping.Iova, size = (ulong)mapping.Length };
-        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Structs.ToArray(unmap));
+        var argument = Structs.ToArray(unmap);
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument);
         if (result < 0)
         {
             // The kernel still maps the buffer at that IOVA and the device can still reach it: keep the
             // mapping listed, its IOVA reserved and the buffer's memory, so nothing else lands there.
             throw new VfioException("VFIO_IOMMU_UNMAP_DMA", $"{Options.ContainerPath}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", -result,
                 "The mapping is kept (IOVA reserved, buffer not freed): dispose it again to retry; closing the container drops it.");
+        }
+
+        // The kernel writes back how much it unmapped. Less than the mapping means part of the buffer may
+        // still be reachable by the device, so the buffer must not be freed as if it were unmapped.
+        var unmapped = Structs.Read<vfio_iommu_type1_dma_unmap>(argument).size;
+        if (unmapped < (ulong)mapping.Length)
+        {
+            throw new VfioException("VFIO_IOMMU_UNMAP_DMA", $"{Options.ContainerPath}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", Errno.EIO,
+                $"The kernel unmapped 0x{unmapped:x} of 0x{mapping.Length:x} bytes: the mapping is kept (buffer not freed); closing the container drops it.");
         }
 
         _mappings.Remove(mapping);
@@ -388,6 +404,20 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         {
             // A no-IOMMU group needs the no-IOMMU back-end even where type1 reports as supported.
             type = VfioIommuType.NoIommu;
+        }
+        else if (Options.IommuType is { } wanted)
+        {
+            if (wanted is not (VfioIommuType.Type1 or VfioIommuType.Type1v2))
+            {
+                throw new VfioException("VFIO_SET_IOMMU", groupPath, Errno.EINVAL, $"VfioContainerOptions.IommuType must be Type1 or Type1v2 for an IOMMU-backed group, not {wanted}.");
+            }
+
+            if (!CheckExtension((uint)wanted))
+            {
+                throw new VfioException("VFIO_CHECK_EXTENSION", Options.ContainerPath, Errno.ENODEV, $"The kernel does not offer the {wanted} IOMMU back-end that VfioContainerOptions.IommuType asks for.");
+            }
+
+            type = wanted;
         }
         else if (CheckExtension(VfioUapi.VFIO_TYPE1v2_IOMMU))
         {

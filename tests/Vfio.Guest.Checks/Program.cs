@@ -9,6 +9,7 @@ using Vfio.Platform.Preparation;
 
 // vfio-guest-checks DEVICE [--bind] [--noiommu] [--iommufd] [--release-request] [--interrupts N]
 // vfio-guest-checks --abi
+// vfio-guest-checks --conformance EDU_DEVICE   (the selftests' cases on QEMU's edu, bound to vfio-pci first)
 // --iommufd: open the device through its cdev and /dev/iommu instead of the group and the container.
 // --release-request: at the end, unbind the device from its VFIO driver while it is open and check that the
 //   library raises ReleaseRequested and that releasing the device in the handler lets the unbind finish.
@@ -21,6 +22,12 @@ if (args is ["--abi"])
     // with a C program cross-compiled from the same headers).
     Console.Write(Vfio.Native.Tests.NativeLayout.Print());
     return 0;
+}
+
+if (args is ["--conformance", var conformanceDevice])
+{
+    // The kernel selftests' cases on QEMU's edu, per IOMMU mode (Conformance/).
+    return Vfio.Guest.Checks.Conformance.ConformanceRun.Run(conformanceDevice);
 }
 
 if (args.Length == 0)

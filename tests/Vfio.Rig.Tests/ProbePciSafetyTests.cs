@@ -2,7 +2,7 @@ using Xunit;
 
 namespace Vfio.Rig.Tests;
 
-/// <summary>The safety scenarios of the PCI guests (behind an IOMMU): an unsafe module parameter turned
+/// <summary>The safety scenarios of the PCI guests (behind an IOMMU): a mounted card refused, an unsafe module parameter turned
 /// on for a binding and put back after it, a write killed with SIGKILL mid-transfer and the device given
 /// back from its record, an --out that is a symlink refused before the device is touched. After each:
 /// the driver, driver_override, the parameter, the records, and the card's bytes read through the
@@ -74,6 +74,33 @@ public sealed class ProbePciSafetyTests(ITestOutputHelper output)
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(newBlocks)), card["new"]);
         Assert.Equal(Rig.CardHash(First + written, Count - written), card["old"]);
         output.WriteLine($"{written} of {Count} blocks were written before the kill");
+    }
+
+    [Theory]
+    [InlineData("x86_64")]
+    [InlineData("arm64-virt")]
+    public void A_mounted_card_is_not_taken_by_bind_or_by_a_bind_for_one_command(string arch)
+    {
+        Rig.RequireRig(arch);
+        var steps = Rig.RunSteps(arch, Rig.Probe(arch),
+            ("prepare", "mke2fs -q -F /dev/mmcblk0 && mkdir -p /mnt/card && mount -t ext2 -o ro /dev/mmcblk0 /mnt/card && " +
+                        "echo before=$(sha256sum < /dev/mmcblk0 | cut -d' ' -f1) && echo number=$(cat /sys/class/block/mmcblk0/dev)"),
+            ("bind", $"{Probe} bind {Device}; echo rc=$?; {State}"),
+            ("read", $"{Probe} read {Device} --bind --count 1 --out /tmp/x.bin; echo rc=$?; test -e /tmp/x.bin && echo out-left; {State}"),
+            ("after", "umount /mnt/card && echo after=$(sha256sum < /dev/mmcblk0 | cut -d' ' -f1)"));
+        Rig.Log(output, steps);
+
+        var prepared = Rig.Values(steps["prepare"].Output);
+        var card = $"mmcblk0 ({prepared["number"]}) mounted on /mnt/card";
+        foreach (var refused in new[] { "bind", "read" })
+        {
+            Assert.Contains("rc=4", steps[refused].Output, StringComparison.Ordinal);
+            Assert.Contains(card, steps[refused].Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("out-left", steps[refused].Output, StringComparison.Ordinal);
+            AssertAsFound(steps[refused].Output, refused);
+        }
+
+        Assert.Equal(prepared["before"], Rig.Values(steps["after"].Output)["after"]);
     }
 
     /// <summary>The last key=value lines say: sdhci-pci, no override, the parameter off, no record.</summary>

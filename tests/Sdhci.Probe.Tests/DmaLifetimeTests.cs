@@ -43,7 +43,9 @@ public class DmaLifetimeTests
                 rig.Fake.AdmaFault = true;
                 break;
             case Ending.DataTimeout:
+                // The second command's data phase, and every retry of it: the read fails for good.
                 rig.Fake.FailDataPhase(phases + 2, SdhciInterrupt.DataTimeoutError);
+                rig.Fake.Inject(FakePhase.Data, 18, SdhciInterrupt.DataTimeoutError, times: 100);
                 break;
             case Ending.EngineTimeout:
                 rig.Fake.SdmaResumeIgnored = true;
@@ -102,7 +104,7 @@ public class DmaLifetimeTests
         var rig = CardCommandKit.Rig(perCommand: 8, allowWrite: true);
         ObservedDma? dma = null;
         var context = CardCommandKit.Context(rig, length => dma = new ObservedDma(rig.Fake, length));
-        rig.Fake.FailDataPhase(rig.Fake.DataPhases + 1, SdhciInterrupt.DataCrcError);
+        rig.Fake.Inject(FakePhase.Data, 25, SdhciInterrupt.DataCrcError, times: 100);   // every attempt
 
         Assert.Throws<SdhciException>(() => CardCommands.Write(context, 10, 4, SdhciTransferMode.Adma2, (_, span) => span.Fill(0x5A), null));
 
@@ -126,5 +128,28 @@ public class DmaLifetimeTests
         var released = rig.Fake.Log.IndexOf("dma:released");
         Assert.Equal("reset:04", rig.Fake.Log[released - 1]);
         Assert.Equal("reset:01", rig.Fake.Log[^1]);                               // and the whole controller last of all
+    }
+
+    [Fact]
+    public void A_retried_ADMA2_command_reuses_its_memory_only_after_the_DMA_stopped()
+    {
+        var rig = CardCommandKit.Rig(perCommand: 8);
+        ObservedDma? dma = null;
+        var context = CardCommandKit.Context(rig, length => dma = new ObservedDma(rig.Fake, length));
+        rig.Fake.Inject(FakePhase.Data, 18, SdhciInterrupt.AdmaError);
+        var received = new List<byte>();
+        rig.Fake.Log.Clear();
+
+        CardCommands.Read(context, 40, 16, SdhciTransferMode.Adma2, (_, span) => received.AddRange(span.ToArray()), null);
+
+        Assert.Equal(CardImage.Blocks(40, 16), received.ToArray());
+        var log = rig.Fake.Log;
+        var failed = log.FindIndex(e => e.StartsWith("fire:", StringComparison.Ordinal) && (Convert.ToUInt32(e[5..], 16) & (uint)SdhciInterrupt.AdmaError) != 0);
+        var retry = log.FindIndex(failed, e => e == "cmd:18");
+        Assert.True(failed >= 0 && retry > failed);
+        Assert.Contains("reset:06", log.Skip(failed).Take(retry - failed));            // CMD and DAT reset between the error and the retry
+        var released = log.IndexOf("dma:released");
+        Assert.True(dma!.Released);
+        Assert.Equal("reset:04", log[released - 1]);
     }
 }

@@ -3,6 +3,22 @@ using Sdhci.Probe.Sdhci;
 
 namespace Sdhci.Probe.Tests;
 
+/// <summary>Where an injected fault strikes.</summary>
+public enum FakePhase
+{
+    /// <summary>The command never reaches the card (it stays in its state); the controller flags the error instead of Command Complete.</summary>
+    Command,
+
+    /// <summary>The card runs the command (its state changes, a data command starts sending or receiving) but the response is flagged.</summary>
+    Response,
+
+    /// <summary>The command's data phase (PIO, SDMA or ADMA2, read or write) fails before any block moves; a multi-block card stays in data/rcv.</summary>
+    Data,
+
+    /// <summary>The auto-CMD12 after the last block: the error bit is Auto CMD Error, the detail goes to 0x3C. A timeout there means the card never got CMD12.</summary>
+    AutoCmd12,
+}
+
 /// <summary>
 /// A register-level model of an SD host controller with a <see cref="FakeSdCard"/> behind it, close
 /// to QEMU's hw/sd/sdhci.c: a 16-bit write of the Command register runs the command and sets the
@@ -15,12 +31,17 @@ namespace Sdhci.Probe.Tests;
 /// </summary>
 internal sealed class FakeSdController : IRegisterIo
 {
+    private readonly record struct Fault(SdhciInterrupt Error, ushort AutoCmdStatus, bool RemoveCard);
+
+    private readonly Dictionary<(FakePhase, int, bool), Queue<Fault>> _faults = [];
+    private int _dataIndex;
+    private bool _issuingApplication;
+
     private const int StatusOffset = 0x30;
     private const uint ErrorSummary = 1u << 15;
 
     private readonly byte[] _regs;
     private readonly List<FakeDmaMemory> _bus = [];
-    private readonly Dictionary<(int Index, bool Application), Queue<SdhciInterrupt>> _commandErrors = [];
     private uint _status;
     private bool _application;
 
@@ -146,12 +167,45 @@ internal sealed class FakeSdController : IRegisterIo
     public void Attach(FakeDmaMemory memory) => _bus.Add(memory);
 
     /// <summary>Makes the next <paramref name="times"/> runs of the command fail with <paramref name="error"/> instead of reaching the card.</summary>
-    public void InjectCommandError(int index, SdhciInterrupt error, bool application = false, int times = 1)
+    public void InjectCommandError(int index, SdhciInterrupt error, bool application = false, int times = 1) =>
+        Inject(FakePhase.Command, index, error, times, application);
+
+    /// <summary>
+    /// The next <paramref name="times"/> runs of command <paramref name="index"/> fail at <paramref name="phase"/> with
+    /// <paramref name="error"/> (any error bits, raised as given; ADMA Error also sets ADMA Error Status ST_TFR). For
+    /// <see cref="FakePhase.AutoCmd12"/> give the Auto CMD Error Status bits in <paramref name="autoCmdStatus"/>.
+    /// </summary>
+    public void Inject(FakePhase phase, int index, SdhciInterrupt error, int times = 1, bool application = false, ushort autoCmdStatus = 0)
     {
-        if (!_commandErrors.TryGetValue((index, application), out var queue))
-            _commandErrors[(index, application)] = queue = new Queue<SdhciInterrupt>();
         for (var i = 0; i < times; i++)
-            queue.Enqueue(error);
+            Queue(phase, index, application).Enqueue(new Fault(error, autoCmdStatus, false));
+    }
+
+    /// <summary>The card is pulled when command <paramref name="index"/> reaches <paramref name="phase"/>: Card Inserted falls, Card Removal is raised.</summary>
+    public void RemoveCardDuring(FakePhase phase, int index, bool application = false) =>
+        Queue(phase, index, application).Enqueue(new Fault(SdhciInterrupt.None, 0, true));
+
+    /// <summary>Injected faults not yet used, in all phases.</summary>
+    public int FaultsLeft => _faults.Values.Sum(q => q.Count);
+
+    private Queue<Fault> Queue(FakePhase phase, int index, bool application)
+    {
+        if (!_faults.TryGetValue((phase, index, application), out var queue))
+            _faults[(phase, index, application)] = queue = new Queue<Fault>();
+        return queue;
+    }
+
+    private bool Take(FakePhase phase, int index, bool application, out Fault fault)
+    {
+        fault = default;
+        return _faults.TryGetValue((phase, index, application), out var queue) && queue.TryDequeue(out fault);
+    }
+
+    /// <summary>Card Inserted (0x24 bit 16) falls and Card Removal (0x30 bit 7) is raised, as a real slot's card-detect does.</summary>
+    private void PullCard()
+    {
+        CardInserted = false;
+        Raise(SdhciInterrupt.CardRemoval);
     }
 
     // ---- IRegisterIo ----------------------------------------------------------------------------
@@ -322,6 +376,7 @@ internal sealed class FakeSdController : IRegisterIo
         var argument = Reg32(0x08);
         var application = _application;
         _application = false;
+        _issuingApplication = application;
         Log.Add($"cmd:{index}");
 
         // QEMU's sdhci_can_issue_command: nothing happens without a running SD clock, or on a busy line.
@@ -342,9 +397,11 @@ internal sealed class FakeSdController : IRegisterIo
             return;
         }
 
-        if (_commandErrors.TryGetValue((index, application), out var errors) && errors.Count > 0)
+        if (Take(FakePhase.Command, index, application, out var fault))
         {
-            Raise(errors.Dequeue());
+            if (fault.RemoveCard)
+                PullCard();
+            Raise(fault.RemoveCard ? SdhciInterrupt.CommandTimeoutError : fault.Error);
             return;
         }
 
@@ -352,6 +409,18 @@ internal sealed class FakeSdController : IRegisterIo
         if (reply is null)
         {
             Raise(SdhciInterrupt.CommandTimeoutError);
+            return;
+        }
+
+        if (Take(FakePhase.Response, index, application, out fault))
+        {
+            // The card took the command (a data command is now sending or receiving); only its response is bad.
+            if (index == 55)
+                _application = true;
+            if (fault.RemoveCard)
+                PullCard();
+            else
+                Raise(fault.Error);
             return;
         }
 
@@ -440,8 +509,21 @@ internal sealed class FakeSdController : IRegisterIo
             throw new InvalidOperationException($"CMD{index}: block count 0.");
         _blockIndex = 0;
         _data = data;
+        _dataIndex = index;
         if (_dataPhaseErrors.Remove(++DataPhases, out var planned))
             NextDataError = planned;
+        if (Take(FakePhase.Data, index, _issuingApplication, out var fault))
+        {
+            if (fault.RemoveCard)
+            {
+                PullCard();                                   // no completion will come: the data phase hangs as on real hardware
+                return;
+            }
+
+            NextDataError = fault.Error;
+            if ((fault.Error & SdhciInterrupt.AdmaError) != 0)
+                _regs[0x54] = 3;                              // ST_TFR; 0x58 keeps the table address the host wrote
+        }
 
         if (NextDataError != SdhciInterrupt.None)
         {
@@ -546,6 +628,19 @@ internal sealed class FakeSdController : IRegisterIo
     {
         if (_multiple && _autoCmd12)
         {
+            if (Take(FakePhase.AutoCmd12, _dataIndex, false, out var fault))
+            {
+                // Auto CMD Timeout: CMD12 never reached the card, which keeps sending or receiving; CRC,
+                // end bit, index: the card stopped but its response was bad (SD Host Controller 3.00, 3.10.2).
+                if ((fault.AutoCmdStatus & 0x02) == 0)
+                    Card.Execute(12, 0, false);
+                Commands.Add((12, 0, false));
+                BinaryPrimitives.WriteUInt16LittleEndian(_regs.AsSpan(0x3C), fault.AutoCmdStatus);
+                StopData();
+                Raise(SdhciInterrupt.TransferComplete | (fault.Error == SdhciInterrupt.None ? SdhciInterrupt.AutoCmdError : fault.Error));
+                return;
+            }
+
             var stop = Card.Execute(12, 0, false);
             SetReg32(0x1C, stop?.Value ?? 0);
             Commands.Add((12, 0, false));

@@ -59,10 +59,11 @@ internal static class CardCommands
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
         var maxSpeed = MaxSpeed();
+        var retries = Retries();
         var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop at the next command boundary, reset the controller, " +
                                           "remove a partial --out file and give a --bind device back (exit 130, 143, 129).")
         {
-            device, lba, count, output, force, mode, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed,
+            device, lba, count, output, force, mode, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed, retries,
         };
         command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
@@ -77,7 +78,7 @@ internal static class CardCommands
 
             // Before the controller: a file that cannot be created must not cost a bring-up (or a --bind).
             using var sink = file is null ? null : OutputFile.Create(file.FullName, result.GetValue(force));
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed),
+            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed) with { Retries = result.GetValue(retries) },
                 context => ReadBody(context, first, blocks, transfer, sink, asJson),
                 onFailure: () => sink?.Discard());
         }));
@@ -100,9 +101,10 @@ internal static class CardCommands
         var iommufd = UseIommufd();
         var blockCount = BlockCount();
         var maxSpeed = MaxSpeed();
+        var retries = Retries();
         var command = new Command("write", "Bring the card up and write blocks (PIO, SDMA or ADMA2). Refused without --allow-write, and on a card whose write-protect switch or CSD write protection is set.")
         {
-            device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed,
+            device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed, retries,
         };
         command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
         {
@@ -138,7 +140,7 @@ internal static class CardCommands
             }
 
             var transfer = ParseMode(result.GetValue(mode));
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed) with { AllowWrite = true },
+            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed) with { AllowWrite = true, Retries = result.GetValue(retries) },
                 context => WriteBody(context, first, blocks, transfer, fill, result.GetValue(json)));
         }));
         return command;
@@ -287,6 +289,23 @@ internal static class CardCommands
     private static SdhciTransferMode ParseMode(string? mode) =>
         mode switch { "sdma" => SdhciTransferMode.Sdma, "adma2" => SdhciTransferMode.Adma2, _ => SdhciTransferMode.Pio };
 
+    /// <summary>How often a failed block command is retried (after line resets, CMD13 and CMD12 where needed).</summary>
+    private static Option<int> Retries()
+    {
+        var option = new Option<int>("--retries")
+        {
+            Description = $"Retries of a block command after a CRC, end-bit, index, timeout, ADMA or auto-CMD12 error, each after resetting the CMD/DAT lines, " +
+                          $"CMD13 and (when the card is still sending or receiving) CMD12; 0 fails on the first error. A removed card is never retried. Default {SdCardOptions.DefaultRetries}, as Linux.",
+            DefaultValueFactory = _ => SdCardOptions.DefaultRetries,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 100)
+                result.AddError("--retries must be 0 to 100");
+        });
+        return option;
+    }
+
     private static Option<string> BlockCount()
     {
         var option = new Option<string>("--block-count")
@@ -430,7 +449,7 @@ internal static class CardCommands
             "The device has no DMA address space; use --mode pio.");
 
     private sealed record CardSession(string Name, bool NoIommu, bool Bind, bool Poll, bool Iommufd, bool AllowWrite = false,
-        SdBlockCountMode BlockCount = SdBlockCountMode.Auto, SdBusSpeed MaxSpeed = SdBusSpeed.High);
+        SdBlockCountMode BlockCount = SdBlockCountMode.Auto, SdBusSpeed MaxSpeed = SdBusSpeed.High, int Retries = SdCardOptions.DefaultRetries);
 
     /// <summary>
     /// Opens the controller (binding it first with --bind), wires its interrupt and runs
@@ -450,7 +469,7 @@ internal static class CardCommands
             signals.Token.ThrowIfCancellationRequested();
             irq = options.Poll ? null : session.EnableInterrupt();
             var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
-            var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount, MaxBusSpeed = options.MaxSpeed });
+            var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount, MaxBusSpeed = options.MaxSpeed, Retries = options.Retries });
             var opened = session;
             return RunCard(name, card, length => VfioDmaMemory.Allocate(opened, length), signals, options.Bind, body, onFailure);
         }

@@ -51,6 +51,16 @@ public sealed record SdCardOptions
 
     /// <summary>How a multi-block read or write ends. Default <see cref="SdBlockCountMode.Auto"/>.</summary>
     public SdBlockCountMode BlockCountMode { get; init; } = SdBlockCountMode.Auto;
+
+    /// <summary>
+    /// How many times a block command (with its CMD23) is retried after a CRC, end-bit, index, timeout, ADMA or
+    /// auto-CMD12 error, each time after the line resets, CMD13 and, where needed, CMD12. Default 4: five
+    /// attempts in all, as Linux's block layer (core/block.c, MMC_MAX_RETRIES 5). 0 fails on the first error.
+    /// </summary>
+    public int Retries { get; init; } = DefaultRetries;
+
+    /// <summary>The default of <see cref="Retries"/>.</summary>
+    public const int DefaultRetries = 4;
 }
 
 /// <summary>How the card learns where a multi-block read (CMD18) or write (CMD25) ends.</summary>
@@ -527,17 +537,31 @@ public sealed class SdCard
             {
                 AutoCmd12 = !preDefined,
             };
-            try
+            for (var retries = 0; ; retries++)
             {
-                if (preDefined)
-                    SetBlockCount(info, blocks);
-                CheckStatus(index, false, Host.SendCommand(index, address, SdResponseType.R1, data).Value);
-            }
-            catch (SdhciException e) when (blocks > 1 && e.Error is SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit
-                                               or SdhciError.Adma or SdhciError.Timeout or SdhciError.CardStatus)
-            {
-                StopTransmission();
-                throw;
+                try
+                {
+                    if (preDefined)
+                        SetBlockCount(info, blocks);
+                    CheckStatus(index, false, Host.SendCommand(index, address, SdResponseType.R1, data).Value);
+                    break;
+                }
+                catch (SdhciException e) when (e.Error is not (SdhciError.ControllerNotResponding or SdhciError.NoCard or SdhciError.CardRemoved
+                                                   or SdhciError.ResetTimeout or SdhciError.LineBusy or SdhciError.NotSupported))
+                {
+                    // The engine has reset the CMD and DAT lines (so its DMA has stopped); now the card's side.
+                    var (state, text) = RecoverCard(info.Rca, read);
+                    var retryable = Retryable(e.Error);
+                    if (!retryable || retries >= Math.Max(0, Options.Retries))
+                    {
+                        var note = retryable
+                            ? string.Create(CultureInfo.InvariantCulture, $"Card state after recovery: {text}. {retries} {(retries == 1 ? "retry" : "retries")} made, each after a CMD/DAT line reset and CMD13; giving up.")
+                            : $"Card state after recovery: {text}. Not retried: {WhyNotRetried(e.Error)}.";
+                        throw e.WithRecovery(note, state, retries);
+                    }
+
+                    RetriesMade++;
+                }
             }
 
             if (!read)
@@ -546,6 +570,76 @@ public sealed class SdCard
                 arrived?.Invoke(done, memory);
             done += blocks;
             progress?.Report(done);
+        }
+    }
+
+    /// <summary>Block commands retried since this card was created (each retry after one failed attempt).</summary>
+    public int RetriesMade { get; private set; }
+
+    /// <summary>The transfer errors a retry can cure: signal errors on CMD or DAT, a late card, an ADMA or auto-CMD12 fault.</summary>
+    private static bool Retryable(SdhciError error) => error is SdhciError.CommandTimeout or SdhciError.CommandCrc or SdhciError.CommandEndBit
+        or SdhciError.CommandIndex or SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit or SdhciError.Adma or SdhciError.AutoCommand;
+
+    private static string WhyNotRetried(SdhciError error) => error switch
+    {
+        SdhciError.CardStatus => "the card itself refused the command (an error in its R1 status), which a retry would repeat",
+        SdhciError.Timeout => "the controller raised no interrupt at all, which a retry would repeat",
+        SdhciError.CurrentLimit => "the card drew too much current: a supply fault, not a signal error",
+        _ => "a retry would not change it",
+    };
+
+    /// <summary>
+    /// The card's side of error recovery, after the engine reset the lines, as Linux's core/block.c does it
+    /// (<c>mmc_blk_mq_rw_recovery</c>, <c>mmc_blk_fix_state</c>): CMD13 for the state; in the data or receive
+    /// state (the transfer was cut off) CMD12 to stop it (SD Host Controller 3.00, 3.10.1: the Abort Command);
+    /// after a write, CMD13 until the card has programmed and is back in the transfer state.
+    /// </summary>
+    /// <returns>The last state CMD13 reported (null when it did not answer) and a description for the message.</returns>
+    /// <exception cref="SdhciException"><see cref="SdhciError.CardRemoved"/> or <see cref="SdhciError.NoCard"/>: the card went away meanwhile.</exception>
+    private (SdCardState? State, string Text) RecoverCard(ushort rca, bool read)
+    {
+        if (Status(rca) is not { } status)
+            return (null, "unknown (CMD13, SEND_STATUS, failed too)");
+        var state = SdCardStatusInfo.State(status);
+        var stopped = "";
+        if (state is SdCardState.SendingData or SdCardState.ReceivingData)
+        {
+            StopTransmission();
+            stopped = $", stopped with CMD12 from {state}";
+            if (Status(rca) is not { } after)
+                return (null, $"unknown after CMD12 (CMD13 failed; it was {state})");
+            status = after;
+            state = SdCardStatusInfo.State(status);
+        }
+
+        if (!read)
+        {
+            // A write cut off leaves the card programming what it received: wait as after a good write.
+            var start = Stopwatch.GetTimestamp();
+            while (state == SdCardState.Programming && Stopwatch.GetElapsedTime(start) < Options.ProgrammingTimeout)
+            {
+                Thread.Yield();
+                if (Status(rca) is not { } polled)
+                    break;
+                status = polled;
+                state = SdCardStatusInfo.State(status);
+            }
+        }
+
+        var errors = ((SdCardStatus)status & SdCardStatusInfo.Errors) != 0 ? $", reporting {SdCardStatusInfo.DescribeErrors(status)}" : "";
+        return (state, string.Create(CultureInfo.InvariantCulture, $"{state} (CMD13 status 0x{status:x8}{errors}{stopped})"));
+    }
+
+    /// <summary>CMD13, or null when it fails; a removed card is reported, not swallowed.</summary>
+    private uint? Status(ushort rca)
+    {
+        try
+        {
+            return Host.SendCommand(13, (uint)rca << 16, SdResponseType.R1).Value;
+        }
+        catch (SdhciException e) when (e.Error is not (SdhciError.CardRemoved or SdhciError.NoCard or SdhciError.ControllerNotResponding))
+        {
+            return null;
         }
     }
 

@@ -97,8 +97,9 @@ public sealed class SdhciHost
     public const int SdmaBoundary = 512 * 1024;
 
     /// <summary>The interrupts the engine enables (status and signal): completions, PIO buffer, DMA, and every error it maps.</summary>
+    /// <remarks>Card Removal is among them so a card pulled mid-transfer ends the wait at once, not after the data timeout.</remarks>
     public const SdhciInterrupt HandledInterrupts =
-        I.CommandComplete | I.TransferComplete | I.DmaInterrupt | I.BufferWriteReady | I.BufferReadReady | CommandErrors | DataErrors;
+        I.CommandComplete | I.TransferComplete | I.DmaInterrupt | I.BufferWriteReady | I.BufferReadReady | I.CardRemoval | CommandErrors | DataErrors;
 
     private const I CommandErrors = I.CommandTimeoutError | I.CommandCrcError | I.CommandEndBitError | I.CommandIndexError;
     private const I DataErrors = I.DataTimeoutError | I.DataCrcError | I.DataEndBitError | I.CurrentLimitError | I.AutoCmdError | I.AdmaError;
@@ -491,7 +492,8 @@ public sealed class SdhciHost
         }
         catch (SdhciException e) when (e.Error != SdhciError.ControllerNotResponding)
         {
-            Recover(usesDat || e.Error is SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit or SdhciError.Adma or SdhciError.AutoCommand);
+            Recover(usesDat || e.Error is SdhciError.DataTimeout or SdhciError.DataCrc or SdhciError.DataEndBit or SdhciError.Adma or SdhciError.AutoCommand
+                or SdhciError.CardRemoved);
             throw;
         }
     }
@@ -809,15 +811,27 @@ public sealed class SdhciHost
     private void ThrowOnError(Context context)
     {
         var errors = _latched & AllErrors;
-        if (errors == 0)
+        if (errors == 0 && (_latched & I.CardRemoval) == 0)
             return;
         var status = _latched;
-        var raw = string.Create(CultureInfo.InvariantCulture, $" (Error Interrupt Status 0x{(uint)errors >> 16:x4})");
+        var errorStatus = (ushort)((uint)errors >> 16);
+        var raw = string.Create(CultureInfo.InvariantCulture, $" (Error Interrupt Status 0x{errorStatus:x4}: {SdhciException.DescribeErrorStatus(errorStatus)})");
         SdhciException Fail(SdhciError error, string text) => new(error, $"{context}: {text}{raw}.", context.Index, context.Application, status);
+
+        // Card Removal (0x30 bit 7), or an error with Card Inserted (0x24 bit 16) low: the card went away mid-command.
+        // Linux's sdhci_card_event ends the request with -ENOMEDIUM and its block layer does not retry; nor does this.
+        var present = CardPresent;
+        if ((status & I.CardRemoval) != 0 || (!present && (errors & ~I.CommandTimeoutError) != 0))
+        {
+            var how = (status & I.CardRemoval) != 0 ? "Card Removal interrupt, " : "";
+            throw Fail(SdhciError.CardRemoved,
+                $"card removed during the command ({how}Present State 0x24 Card Inserted reads {(present ? "1" : "0")}); " +
+                "what it transferred is incomplete. Reinsert the card and run the command again");
+        }
 
         if ((errors & I.CommandTimeoutError) != 0)
         {
-            if (!CardPresent)
+            if (!present)
             {
                 throw Fail(SdhciError.NoCard,
                     "no card: Present State (0x24) says no card is inserted, and the command went unanswered. Insert a card " +
@@ -836,7 +850,8 @@ public sealed class SdhciHost
         if ((errors & I.AdmaError) != 0)
         {
             var adma = (byte)_io.Read(R.AdmaErrorStatus);
-            var descriptor = _io.Read(R.AdmaSystemAddress);
+            // 0x5C only exists with 64-bit addressing: a 32-bit engine reads 0x58 alone.
+            var descriptor = Adma2Format == SdhciAdma2Format.Address32 ? _io.Read32(R.AdmaSystemAddress.Offset) : _io.Read(R.AdmaSystemAddress);
             var state = (adma & 3) switch
             {
                 0 => "ST_STOP: the descriptor before the address was at fault",
@@ -847,14 +862,14 @@ public sealed class SdhciHost
             throw new SdhciException(SdhciError.Adma,
                 $"{context}: the ADMA engine failed (ADMA Error), in {state}{((adma & 4) != 0 ? ", with a length mismatch" : "")}; " +
                 $"ADMA Error Status 0x{adma:x2}, descriptor address 0x{descriptor:x}{raw}.",
-                context.Index, context.Application, status) { AdmaErrorStatus = adma };
+                context.Index, context.Application, status) { AdmaErrorStatus = adma, AdmaDescriptorAddress = descriptor };
         }
 
         if ((errors & I.AutoCmdError) != 0)
         {
             var auto = (ushort)_io.Read(R.AutoCmdErrorStatus);
             throw new SdhciException(SdhciError.AutoCommand,
-                $"{context}: the Auto CMD12 after the transfer failed (Auto CMD Error Status 0x{auto:x4}){raw}.",
+                $"{context}: the Auto CMD12 after the transfer failed (Auto CMD Error Status 0x{auto:x4}: {SdhciException.DescribeAutoCmdErrorStatus(auto)}){raw}.",
                 context.Index, context.Application, status) { AutoCmdErrorStatus = auto };
         }
 
@@ -866,10 +881,18 @@ public sealed class SdhciHost
             throw Fail(SdhciError.DataEndBit, "a data end bit was 0 (Data End Bit Error)");
         if ((errors & I.CurrentLimitError) != 0)
             throw Fail(SdhciError.CurrentLimit, "the card drew more current than the controller allows (Current Limit Error)");
+        if ((errors & I.TuningError) != 0)
+            throw Fail(SdhciError.Tuning, "the controller's tuning circuit failed (Tuning Error): the sampling clock is no longer valid");
         throw Fail(SdhciError.Timeout, "the controller reported a vendor-specific or unknown error");
     }
 
-    /// <summary>After an error: reset the CMD line (and the DAT line for data), forget stale status.</summary>
+    /// <summary>
+    /// After an error, as SD Host Controller 3.00, 3.10.1 (Error Interrupt Recovery) and Linux's
+    /// <c>sdhci_reset_for(REQUEST_ERROR)</c> do: Software Reset for the CMD line (0x2F bit 1) always, and
+    /// for the DAT line (bit 2) when the command used it (data, busy) or a data, ADMA or auto-CMD error
+    /// came, in one write, waiting for both bits to clear; then forget stale status. The DAT reset also
+    /// stops the controller's DMA, so the memory may be reused (a retry) or released.
+    /// </summary>
     private void Recover(bool dataLine)
     {
         try

@@ -181,6 +181,29 @@ internal static class Rig
         Assert.EndsWith($"/drivers/{driver}", step.Output.Trim(), StringComparison.Ordinal);
     }
 
+    /// <summary>SHA-256 of <paramref name="count"/> blocks from <paramref name="first"/> as tools/vm/card/make-card-image.c
+    /// makes them, computed from its recipe (any card size: no image is read).</summary>
+    public static string CardRecipeHash(long first, int count)
+    {
+        var bytes = new byte[count * 512];
+        for (var i = 0; i < count; i++)
+        {
+            var block = bytes.AsSpan(i * 512, 512);
+            var lba = (uint)(first + i);
+            System.Text.Encoding.ASCII.GetBytes($"VFIO-NET LBA {lba:D8}          \n").CopyTo(block);
+            var x = unchecked((lba + 1u) * 0x9E3779B1u);
+            for (var w = 0; w < 120; w++)
+            {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(block[(32 + (4 * w))..], x);
+            }
+        }
+
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
+
     private static readonly Lazy<byte[]> CardBytes = new(() => File.ReadAllBytes(CardImage()));
 
     /// <summary>The path of the SD card image the guests boot with.</summary>

@@ -52,7 +52,7 @@ public sealed class DmaBuffer : IDisposable
     public bool IsAllocated => Volatile.Read(ref _address) != 0;
 
     /// <summary>The buffer's bytes (buffers up to 2 GiB).</summary>
-    public Span<byte> Span => NativeSpan.Create(Address, checked((int)Length));
+    public Span<byte> Span => NativeSpan.UnsafeCreate(Address, checked((int)Length));
 
     /// <summary>Allocates <paramref name="size"/> bytes (rounded up to whole pages), zeroed and populated.</summary>
     /// <param name="size">Bytes wanted.</param>

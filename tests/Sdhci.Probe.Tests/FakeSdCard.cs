@@ -106,8 +106,55 @@ internal sealed class FakeSdCard
     /// <summary>The group 1 function the card runs: 0 Default Speed, 1 High Speed after a CMD6 switch.</summary>
     public int AccessMode { get; private set; }
 
+    /// <summary>A UHS-I card: ACMD41 with S18R gets S18A, CMD11 starts the voltage switch, CMD19 sends the tuning block at 1.8 V.</summary>
+    public bool Accepts18V { get; init; }
+
+    /// <summary>The card answers CMD11 but never releases DAT[3:0] after the switch (a failed switch).</summary>
+    public bool VoltageSwitchFails { get; init; }
+
+    /// <summary>Function group 4's (current limit) support bits: 0x8001 (200 mA only) unless given.</summary>
+    public ushort Group4Support { get; init; } = 0x8001;
+
+    /// <summary>Between CMD11 and the end of the switch: the card holds DAT[3:0] low.</summary>
+    public bool SwitchingVoltage { get; private set; }
+
+    /// <summary>The card signals at 1.8 V (until power goes).</summary>
+    public bool Signalling18V { get; private set; }
+
+    /// <summary>The controller restarted the clock at 1.8 V: a good card releases DAT[3:0] now.</summary>
+    public void ClockRestartedAt18V()
+    {
+        if (!SwitchingVoltage || VoltageSwitchFails)
+            return;
+        SwitchingVoltage = false;
+        Signalling18V = true;
+    }
+
+    /// <summary>Bus power went off: back to 3.3 V signalling and the idle state.</summary>
+    public void PowerCycle()
+    {
+        SwitchingVoltage = false;
+        Signalling18V = false;
+        _s18Granted = false;
+        Reset();
+    }
+
+    private bool _s18Granted;
+
+    /// <summary>CMD19s answered.</summary>
+    public int TuningBlocksSent { get; private set; }
+
     /// <summary>Every CMD6 argument, in order.</summary>
     public List<uint> Cmd6Arguments { get; } = [];
+
+    /// <summary>The 4-bit tuning block pattern (Physical Layer 3.01, 4.2.4.5, Table 4-2).</summary>
+    public static readonly byte[] TuningPattern =
+    [
+        0xff, 0x0f, 0xff, 0x00, 0xff, 0xcc, 0xc3, 0xcc, 0xc3, 0x3c, 0xcc, 0xff, 0xfe, 0xff, 0xfe, 0xef,
+        0xff, 0xdf, 0xff, 0xdd, 0xff, 0xfb, 0xff, 0xfb, 0xbf, 0xff, 0x7f, 0xff, 0x77, 0xf7, 0xbd, 0xef,
+        0xff, 0xf0, 0xff, 0xf0, 0x0f, 0xfc, 0xcc, 0x3c, 0xcc, 0x33, 0xcc, 0xcf, 0xff, 0xef, 0xff, 0xee,
+        0xff, 0xfd, 0xff, 0xfd, 0xdf, 0xff, 0xbf, 0xff, 0xbb, 0xff, 0xf7, 0xff, 0xf7, 0x7f, 0x7b, 0xde,
+    ];
 
     public byte[] ReadImageBlock(long lba) => _written.TryGetValue(lba, out var block) ? block : CardImage.Block(lba);
 
@@ -190,6 +237,22 @@ internal sealed class FakeSdCard
                 if (!AnswersCmd6 || State != SdCardState.Transfer)
                     return null;
                 return SwitchFunction(argument);
+            case 11:
+                if (!_s18Granted || State != SdCardState.Ready)
+                    return null;
+                _s18Granted = false;
+                SwitchingVoltage = true;
+                return new CardReply(SdResponseType.R1, Status());
+            case 19:
+                if (!Signalling18V || State != SdCardState.Transfer)
+                    return null;
+                TuningBlocksSent++;
+                State = SdCardState.SendingData;
+                return new CardReply(SdResponseType.R1, Status(), Data: new CardData(true, 64, (_, _) =>
+                {
+                    State = SdCardState.Transfer;
+                    return TuningPattern;
+                }, null));
             case 23:
                 if (!AcceptsCmd23 || State != SdCardState.Transfer)
                     return null;
@@ -213,6 +276,13 @@ internal sealed class FakeSdCard
                 if ((argument & 0x00FF_FFFF) != 0 && (argument & Ocr & 0x00FF_FF00) != 0 && !NeverReady && _busyPollsLeft-- <= 0)
                 {
                     Ocr |= 0x8000_0000 | (HighCapacity && (argument & 0x4000_0000) != 0 ? 0x4000_0000u : 0);
+                    // S18A only to a host that asked (S18R) and only at 3.3 V (Physical Layer 3.01, 4.2.4.1).
+                    if (Accepts18V && (argument & 0x0100_0000) != 0 && (argument & 0x4000_0000) != 0 && !Signalling18V)
+                    {
+                        Ocr |= 0x0100_0000;
+                        _s18Granted = true;
+                    }
+
                     State = SdCardState.Ready;
                 }
 
@@ -291,12 +361,18 @@ internal sealed class FakeSdCard
         }
 
         block[11] = 0x43;                                // QEMU's group 2 (command system): 0x8043
-        block[12] = (byte)(Group1Support >> 8);
-        block[13] = (byte)Group1Support;
+        // The UHS-I functions (SDR50, SDR104, DDR50) are offered only once the card signals at 1.8 V.
+        var group1 = Signalling18V ? Group1Support : (ushort)(Group1Support & 0x8003);
+        block[12] = (byte)(group1 >> 8);
+        block[13] = (byte)group1;
+        block[6] = (byte)(Group4Support >> 8);           // group 4 (current limit): bits 463:448
+        block[7] = (byte)Group4Support;
         for (var group = 1; group <= 6; group++)
         {
             var function = (int)(argument >> ((group - 1) * 4)) & 0xF;
-            if (group == 1 && function != 0xF && (RefusesSwitch || (FailsSwitchOnly && (argument & 0x8000_0000) != 0) || (Group1Support & (1 << function)) == 0))
+            if (group == 1 && function != 0xF && (RefusesSwitch || (FailsSwitchOnly && (argument & 0x8000_0000) != 0) || (group1 & (1 << function)) == 0))
+                function = 0xF;
+            if (group == 4 && function != 0xF && (Group4Support & (1 << function)) == 0)
                 function = 0xF;
             var nibble = group - 1;
             block[16 - (nibble / 2)] |= (byte)(function << ((nibble % 2) * 4));

@@ -156,6 +156,31 @@ internal sealed class FakeSdController : IRegisterIo
     /// <summary>The slot's write-protect switch is on: Present State bit 19 (Write Protect Switch Pin Level) reads 0.</summary>
     public bool WriteProtectSwitch { get; set; }
 
+    /// <summary>Execute Tuning clears with Sampling Clock Select set after this many CMD19s; null: never by itself.</summary>
+    public int? TuningConvergesAfter { get; set; } = 3;
+
+    /// <summary>With <see cref="TuningConvergesAfter"/> null: the controller gives up at 40 CMD19s (Execute Tuning cleared, Sampling Clock Select clear), as the spec says; otherwise it never clears Execute Tuning.</summary>
+    public bool TuningGivesUpAt40 { get; set; } = true;
+
+    /// <summary>CMD19s taken in tuning mode.</summary>
+    public int TuningCommands { get; private set; }
+
+    /// <summary>Data port accesses while Execute Tuning was set (the tuning block is the controller's, never read).</summary>
+    public int TuningDataPortAccesses { get; private set; }
+
+    /// <summary>The Maximum Current Capabilities register (0x48).</summary>
+    public uint MaximumCurrent
+    {
+        get => _maxCurrent;
+        set
+        {
+            _maxCurrent = value;
+            SetReg32(0x48, value);
+        }
+    }
+
+    private uint _maxCurrent;
+
     /// <summary>Data phases started so far (each data command's, the SCR's included).</summary>
     public int DataPhases { get; private set; }
 
@@ -278,6 +303,16 @@ internal sealed class FakeSdController : IRegisterIo
             SoftwareReset(_regs[0x2F]);
         if (Covers(offset, width, 0x2C))
             UpdateClock();
+        if (Covers(offset, width, 0x3E) && (Capabilities & (1UL << 26)) == 0)
+            _regs[0x3E] &= unchecked((byte)~0x08);             // no 1.8 V supply: 1.8V Signaling Enable does not stick
+        if (Covers(offset, width, 0x29) && (_regs[0x29] & 1) == 0)
+            Card.PowerCycle();
+        if (Covers(offset, width, 0x2C))
+            Log.Add($"clk:{Reg16(0x2C):x4}");
+        if (Covers(offset, width, 0x3E))
+            Log.Add($"hc2:{HostControl2:x4}");
+        if (Covers(offset, width, 0x2C) || Covers(offset, width, 0x3E))
+            VoltageSwitchProgress();
         if (Covers(offset, width, 0x0F))
             IssueCommand();
         if (offset == 0x00 && width == 4 && !Version4)
@@ -303,6 +338,7 @@ internal sealed class FakeSdController : IRegisterIo
         Array.Clear(_regs);
         BinaryPrimitives.WriteUInt64LittleEndian(_regs.AsSpan(0x40), Capabilities);
         BinaryPrimitives.WriteUInt16LittleEndian(_regs.AsSpan(0xFE), Version);
+        SetReg32(0x48, _maxCurrent);
         _status = 0;
         StopData();
     }
@@ -318,7 +354,8 @@ internal sealed class FakeSdController : IRegisterIo
             present |= _data!.Read ? 1u << 11 : 1u << 10;
         if (CardInserted)
             present |= (1u << 16) | (1u << 17) | (1u << 18);
-        present |= (WriteProtectSwitch ? 0 : 1u << 19) | (0xFu << 20) | (1u << 24); // write enabled unless switched, DAT3:0 and CMD high
+        // Write enabled unless switched; DAT[3:0] high unless a card switching its voltage holds them low; CMD high.
+        present |= (WriteProtectSwitch ? 0 : 1u << 19) | (Card.SwitchingVoltage ? 0 : 0xFu << 20) | (1u << 24);
         return present;
     }
 
@@ -345,12 +382,20 @@ internal sealed class FakeSdController : IRegisterIo
         if ((value & 1) != 0)
         {
             PowerOnDefaults();
+            Card.PowerCycle();                                  // Reset For All turns bus power off
             return;
         }
 
         if ((value & 4) != 0)
             StopData();
         _regs[0x2F] = 0;
+    }
+
+    /// <summary>A card switching to 1.8 V finishes when the host has 1.8 V signalling on and the SD clock running.</summary>
+    private void VoltageSwitchProgress()
+    {
+        if ((HostControl2 & 0x08) != 0 && (Reg16(0x2C) & 4) != 0)
+            Card.ClockRestartedAt18V();
     }
 
     private void UpdateClock()
@@ -455,6 +500,12 @@ internal sealed class FakeSdController : IRegisterIo
         if (reply.Kind == SdResponseType.R1b && !dataPresent)
             Raise(SdhciInterrupt.TransferComplete); // end of busy, as QEMU signals it
 
+        if (index == 19 && (HostControl2 & 0x40) != 0 && reply.Data is not null)
+        {
+            Tune(reply.Data);
+            return;
+        }
+
         if (reply.Data is not null)
         {
             if (!dataPresent)
@@ -465,6 +516,18 @@ internal sealed class FakeSdController : IRegisterIo
         {
             throw new InvalidOperationException($"CMD{index} moves no data but Data Present Select is set.");
         }
+    }
+
+    /// <summary>One CMD19 in tuning mode: the controller takes the block itself and raises Buffer Read Ready.</summary>
+    private void Tune(CardData data)
+    {
+        data.ReadBlock!(0, 64);
+        TuningCommands++;
+        if (TuningConvergesAfter is { } needed && TuningCommands >= needed)
+            _regs[0x3E] = (byte)((_regs[0x3E] & ~0x40) | 0x80);       // Execute Tuning cleared, Sampling Clock Select set
+        else if (TuningConvergesAfter is null && TuningGivesUpAt40 && TuningCommands >= 40)
+            _regs[0x3E] = (byte)(_regs[0x3E] & ~0xC0);                 // gave up: both clear
+        Raise(SdhciInterrupt.BufferReadReady);
     }
 
     private void SetResponse(CardReply reply)
@@ -578,6 +641,8 @@ internal sealed class FakeSdController : IRegisterIo
 
     private uint ReadDataPort(int width)
     {
+        if ((HostControl2 & 0x40) != 0)
+            TuningDataPortAccesses++;
         if (width != 4 || _data is not { Read: true } || !_pioBufferReady)
         {
             DataPortViolations++;

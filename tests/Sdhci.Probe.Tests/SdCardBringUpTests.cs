@@ -81,9 +81,9 @@ public class SdCardBringUpTests
             (0, 0, false),
             (8, 0x1AA, false),
             (55, 0, false), (41, 0, true),                       // inquiry: the card's voltage window
-            (55, 0, false), (41, 0x4030_0000, true),             // HCS + 3.2-3.4 V, busy
-            (55, 0, false), (41, 0x4030_0000, true),             // busy
-            (55, 0, false), (41, 0x4030_0000, true),             // ready
+            (55, 0, false), (41, 0x4130_0000, true),             // HCS + S18R (the ZCU102 host has 1.8 V and SDR modes) + 3.2-3.4 V, busy
+            (55, 0, false), (41, 0x4130_0000, true),             // busy
+            (55, 0, false), (41, 0x4130_0000, true),             // ready, S18A clear (QEMU's card): no CMD11
             (2, 0, false),
             (3, 0, false),
             (9, rca, false),

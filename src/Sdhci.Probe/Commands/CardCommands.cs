@@ -329,16 +329,17 @@ internal static class CardCommands
     {
         var option = new Option<string>("--max-speed")
         {
-            Description = "The fastest bus speed mode to try: default (25 MHz) or high (High Speed, 50 MHz, after a CMD6 switch when card and host support it). " +
-                          "Default: high, the fastest that works; init says which mode it chose and why.",
-            DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.High),
+            Description = "The fastest bus speed mode to try: default (25 MHz), high (High Speed, 50 MHz, after a CMD6 switch), sdr50 (UHS-I, 100 MHz) or sdr104 " +
+                          "(UHS-I, 208 MHz): the UHS-I modes need a host with 1.8 V and SDR50/SDR104 in its capabilities and a card that accepts 1.8 V (CMD11), " +
+                          "then tuning (CMD19). Default: sdr104, the fastest that works; init says which mode it chose and why.",
+            DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.Sdr104),
         };
         option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBusSpeed>().Select(SdBusSpeeds.Key)]);
         return option;
     }
 
     internal static SdBusSpeed ParseSpeed(string? key) =>
-        Enum.GetValues<SdBusSpeed>().FirstOrDefault(speed => SdBusSpeeds.Key(speed) == key, SdBusSpeed.High);
+        Enum.GetValues<SdBusSpeed>().FirstOrDefault(speed => SdBusSpeeds.Key(speed) == key, SdBusSpeed.Sdr104);
 
     /// <summary>
     /// Runs a transfer and times it, without the bring-up. The DMA modes get one window of DMA memory (the
@@ -449,7 +450,7 @@ internal static class CardCommands
             "The device has no DMA address space; use --mode pio.");
 
     private sealed record CardSession(string Name, bool NoIommu, bool Bind, bool Poll, bool Iommufd, bool AllowWrite = false,
-        SdBlockCountMode BlockCount = SdBlockCountMode.Auto, SdBusSpeed MaxSpeed = SdBusSpeed.High, int Retries = SdCardOptions.DefaultRetries);
+        SdBlockCountMode BlockCount = SdBlockCountMode.Auto, SdBusSpeed MaxSpeed = SdBusSpeed.Sdr104, int Retries = SdCardOptions.DefaultRetries);
 
     /// <summary>
     /// Opens the controller (binding it first with --bind), wires its interrupt and runs

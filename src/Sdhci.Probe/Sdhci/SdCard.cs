@@ -37,8 +37,14 @@ public sealed record SdCardOptions
     /// </summary>
     public long MaxClockHz { get; init; } = long.MaxValue;
 
-    /// <summary>The fastest bus speed mode to try; the card and the host may allow less. Default <see cref="SdBusSpeed.High"/>, the fastest this driver brings up.</summary>
-    public SdBusSpeed MaxBusSpeed { get; init; } = SdBusSpeed.High;
+    /// <summary>The fastest bus speed mode to try; the card and the host may allow less. Default <see cref="SdBusSpeed.Sdr104"/>, the fastest this driver brings up.</summary>
+    public SdBusSpeed MaxBusSpeed { get; init; } = SdBusSpeed.Sdr104;
+
+    /// <summary>How long the host waits with 1.8V Signaling Enable set and the SD clock stopped (SD Host Controller 3.00, 3.6.1: 5 ms). Default 5 ms.</summary>
+    public TimeSpan VoltageSwitchDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>How long bus power stays off when a failed voltage switch power-cycles the card (at least 1 ms). Default 10 ms.</summary>
+    public TimeSpan PowerCycleDelay { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Switch card and host to the 4-bit bus when the card's SCR allows. Default true.</summary>
     public bool FourBitBus { get; init; } = true;
@@ -156,6 +162,7 @@ public sealed class SdCard
     private const uint OcrBusy = 0x8000_0000;          // set when power-up is done
     private const uint OcrCcs = 0x4000_0000;           // card capacity status (ACMD41 answer) / HCS (ACMD41 argument)
     private const uint OcrVoltageWindow = 0x00FF_FF80;
+    private const uint OcrS18 = 0x0100_0000;           // S18R in the ACMD41 argument, S18A in its answer (Physical Layer 3.01, 4.2.4.1)
 
     /// <summary>Wraps <paramref name="host"/>; nothing is sent until <see cref="Initialize"/>.</summary>
     /// <param name="host">The command engine.</param>
@@ -182,26 +189,60 @@ public sealed class SdCard
     public SdCardInfo Initialize()
     {
         Info = null;
-        Host.Initialize();
-        if (!Host.CardPresent)
+        // UHS-I is asked for (S18R) only when the options allow it and the host has 1.8 V and an SDR mode.
+        var tryUhs = Options.MaxBusSpeed >= SdBusSpeed.Sdr50 && Host.SupportsUhs;
+        string? uhsNote = null;
+        bool version2;
+        uint ocr;
+        var signalling18 = false;
+        while (true)
         {
-            throw new SdhciException(SdhciError.NoCard,
-                "No card: Present State (0x24) says no card is inserted. Insert a card (QEMU: -drive if=sd,file=IMAGE,format=raw, or -device sd-card,drive=...).");
+            Host.Initialize();
+            if (!Host.CardPresent)
+            {
+                throw new SdhciException(SdhciError.NoCard,
+                    "No card: Present State (0x24) says no card is inserted. Insert a card (QEMU: -drive if=sd,file=IMAGE,format=raw, or -device sd-card,drive=...).");
+            }
+
+            Host.SendCommand(0, 0, SdResponseType.None);
+            version2 = SendInterfaceCondition();
+
+            // An inquiry first (argument 0) to learn the card's voltage window, as Linux does.
+            var cardWindow = Host.SendApplicationCommand(0, 41, 0, SdResponseType.R3).Value & OcrVoltageWindow;
+            var window = cardWindow & Host.HostOcrMask;
+            if (window == 0)
+            {
+                throw new SdhciException(SdhciError.UnusableCard,
+                    $"ACMD41: the card's voltage window 0x{cardWindow:x8} and the host's 0x{Host.HostOcrMask:x8} ({Host.Voltage}) do not overlap.", 41, true);
+            }
+
+            // Physical Layer 3.01, 4.2.4.1 (Figure 4-6): ACMD41 with HCS and S18R; the ready answer's S18A says
+            // whether the card will switch its signalling to 1.8 V.
+            var askUhs = tryUhs && version2;
+            ocr = WaitUntilReady(window | (version2 ? OcrCcs : 0) | (askUhs ? OcrS18 : 0));
+            if (!askUhs)
+                break;
+            if ((ocr & OcrS18) == 0)
+            {
+                uhsNote = "the card did not accept 1.8 V signalling (ACMD41 S18A clear), so no UHS-I";
+                break;
+            }
+
+            if (SwitchVoltage() is not { } failure)
+            {
+                signalling18 = true;
+                break;
+            }
+
+            // A failed switch leaves the card's signalling unknown: power-cycle it and identify it again at
+            // 3.3 V without S18R (Physical Layer 4.2.4.1; Linux's mmc_sd_init_card does the same).
+            uhsNote = $"the 1.8 V signal voltage switch failed ({failure}); the card was power-cycled and runs at 3.3 V";
+            Host.SetSignalling18V(false);
+            Host.PowerOff();
+            Thread.Sleep(Options.PowerCycleDelay);
+            tryUhs = false;
         }
 
-        Host.SendCommand(0, 0, SdResponseType.None);
-        var version2 = SendInterfaceCondition();
-
-        // An inquiry first (argument 0) to learn the card's voltage window, as Linux does.
-        var cardWindow = Host.SendApplicationCommand(0, 41, 0, SdResponseType.R3).Value & OcrVoltageWindow;
-        var window = cardWindow & Host.HostOcrMask;
-        if (window == 0)
-        {
-            throw new SdhciException(SdhciError.UnusableCard,
-                $"ACMD41: the card's voltage window 0x{cardWindow:x8} and the host's 0x{Host.HostOcrMask:x8} ({Host.Voltage}) do not overlap.", 41, true);
-        }
-
-        var ocr = WaitUntilReady(window | (version2 ? OcrCcs : 0));
         var type = !version2 ? SdCardType.StandardCapacityV1
             : (ocr & OcrCcs) != 0 ? SdCardType.HighCapacity
             : SdCardType.StandardCapacity;
@@ -226,14 +267,36 @@ public sealed class SdCard
             Host.SetBusWidth(4);
         }
 
-        var (speed, reason, switchStatus) = SelectBusSpeed(rca, csd, scr);
+        var (speed, reason, switchStatus) = signalling18 && Host.BusWidth == 4
+            ? SelectUhsMode(csd, scr)
+            : SelectBusSpeed(rca, csd, scr);
+        if (uhsNote is not null && !SdBusSpeeds.IsUhs(speed))
+            reason += "; " + uhsNote;
         var target = Math.Min(Options.MaxClockHz, SdBusSpeeds.MaxClockHz(speed));
         // TRAN_SPEED describes Default Speed; after a switch the card runs at the mode's limit (Linux: hs_max_dtr).
         if (speed == SdBusSpeed.Default && csd.MaxTransferRateHz > 0)
             target = Math.Min(target, csd.MaxTransferRateHz);
-        if (speed == SdBusSpeed.High)
+        if (SdBusSpeeds.IsUhs(speed) || (signalling18 && speed == SdBusSpeed.High))
+            Host.SetUhsMode(speed);
+        else if (speed == SdBusSpeed.High)
             Host.SetHighSpeed(true);
         var clock = Host.SetClock(target);
+        if (speed == SdBusSpeed.Sdr104 || (speed == SdBusSpeed.Sdr50 && Host.Capabilities.UseTuningForSdr50))
+        {
+            if (!Host.ExecuteTuning(out var tries))
+            {
+                throw new SdhciException(SdhciError.Tuning,
+                    $"CMD19 (SEND_TUNING_BLOCK): sampling clock tuning for {SdBusSpeeds.Name(speed)} did not converge in {tries} tuning commands " +
+                    $"(the limit is {SdhciHost.MaxTuningCommands}): Host Control 2 Sampling Clock Select stayed clear. The tuning was reset and the lines too. " +
+                    "On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\"); --max-speed high avoids UHS-I.", 19);
+            }
+
+            reason += string.Create(CultureInfo.InvariantCulture, $"; tuned in {tries} CMD19 (Sampling Clock Select set)");
+        }
+        else if (SdBusSpeeds.IsUhs(speed))
+        {
+            reason += "; no tuning (SDR50 without Capabilities bit 45, Use Tuning for SDR50)";
+        }
 
         // An explicit Cmd23 is tried even when the SCR does not list it (QEMU's card takes CMD23 from
         // physical layer 3.01 on but never lists it); a card that refuses it fails the first multi-block command.
@@ -299,6 +362,99 @@ public sealed class SdCard
         }
 
         return (SdBusSpeed.High, "card and host support it", switched);
+    }
+
+    /// <summary>
+    /// The signal voltage switch, SD Host Controller 3.00, 3.6.1 (Signal Voltage Switch Procedure) and Physical
+    /// Layer 3.01, 4.2.4.2: CMD11 (VOLTAGE_SWITCH) and its R1; stop the SD clock; DAT[3:0] must read low (the card
+    /// drives them while it switches); 1.8V Signaling Enable, which must stay set; 5 ms; the SD clock again; after
+    /// 1 ms DAT[3:0] must read high, the card's sign that it switched.
+    /// </summary>
+    /// <returns>Null when the card signals at 1.8 V now; otherwise what failed, and the caller power-cycles the card.</returns>
+    private string? SwitchVoltage()
+    {
+        uint status;
+        try
+        {
+            status = Host.SendCommand(11, 0, SdResponseType.R1).Value;
+        }
+        catch (SdhciException e) when (e.Error is not (SdhciError.CardRemoved or SdhciError.NoCard or SdhciError.ControllerNotResponding))
+        {
+            return $"CMD11 failed: {e.Message}";
+        }
+
+        if (((SdCardStatus)status & SdCardStatusInfo.Errors) != 0)
+            return $"CMD11 answered with {SdCardStatusInfo.DescribeErrors(status)} (status 0x{status:x8})";
+        Host.EnableSdClock(false);
+        var low = Host.DatLineLevels;
+        if (low != 0)
+            return $"DAT[3:0] read 0x{low:x} with the clock stopped after CMD11, not 0: the card did not start the switch";
+        if (!Host.SetSignalling18V(true))
+            return "Host Control 2 1.8V Signaling Enable did not stay set: the host's regulator did not switch";
+        Thread.Sleep(Options.VoltageSwitchDelay);
+        if (!Host.Signalling18V)
+            return "1.8V Signaling Enable cleared itself within 5 ms: the host's regulator did not hold 1.8 V";
+        Host.EnableSdClock(true);
+        Thread.Sleep(TimeSpan.FromMilliseconds(1));
+        var high = Host.DatLineLevels;
+        return high == 0xF ? null : $"DAT[3:0] read 0x{high:x} 1 ms after the clock restarted, not 0xf: the card did not finish the switch";
+    }
+
+    /// <summary>
+    /// The UHS-I mode at 1.8 V (Physical Layer 3.01, 4.2.4.1 Figure 4-6, and 4.3.10): a CMD6 query; the fastest
+    /// of SDR104 and SDR50 that the card offers, the host supports (Capabilities bits 32, 33) and the options
+    /// allow; the current limit (group 4) the card offers up to the host's Maximum Current for 1.8 V (0x48 bits
+    /// 23:16; 200 mA when the host does not say); driver strength (group 3) left at Type B, the default, since
+    /// any other is a board's choice (Linux: fixed-drv-type). One CMD6 switch sets both; it must report them.
+    /// Falls back to SDR25 (High Speed timing at 1.8 V) when the card offers neither SDR mode.
+    /// </summary>
+    private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status) SelectUhsMode(Csd csd, Scr scr)
+    {
+        if ((csd.CommandClasses & (1 << 10)) == 0 || scr.SdSpec < 1)
+            return (SdBusSpeed.Default, "the card accepted 1.8 V but has no CMD6 (command class 10): SDR12", null);
+        var query = SwitchFunction(SdSwitchStatus.UhsArgument(false, SdBusSpeed.Sdr104, 0xF, 0xF));
+        SdBusSpeed? chosen = null;
+        foreach (var mode in (ReadOnlySpan<SdBusSpeed>)[SdBusSpeed.Sdr104, SdBusSpeed.Sdr50])
+        {
+            var host = mode == SdBusSpeed.Sdr104 ? Host.Capabilities.Sdr104 : Host.Capabilities.Sdr50;
+            if (mode <= Options.MaxBusSpeed && host && query.Supports(1, (int)mode) && !query.Busy(1, (int)mode))
+            {
+                chosen = mode;
+                break;
+            }
+        }
+
+        var speed = chosen ?? SdBusSpeed.High;
+        var why = chosen is null
+            ? $"the card offers no SDR50 or SDR104 the host and options allow (CMD6 group 1 supports 0x{query.Support(1):x4}): SDR25"
+            : speed == SdBusSpeed.Sdr50 && Options.MaxBusSpeed < SdBusSpeed.Sdr104 ? "capped by the options (--max-speed sdr50)"
+            : speed == SdBusSpeed.Sdr50 && !Host.Capabilities.Sdr104 ? "the host lacks SDR104 (Capabilities bit 33 is clear)"
+            : speed == SdBusSpeed.Sdr50 ? $"the card does not offer SDR104 (CMD6 group 1 supports 0x{query.Support(1):x4})"
+            : "card and host support it";
+
+        // Group 4: the largest of 800, 600, 400 mA the card offers and the host's 1.8 V supply allows, else 200 mA.
+        var hostMilliamps = (int)((Host.MaximumCurrent >> 16) & 0xFF) * 4;
+        var limit = 0;
+        for (var function = 3; function > 0 && chosen is not null; function--)
+        {
+            if (query.Supports(4, function) && hostMilliamps >= 200 * (function + 1))
+            {
+                limit = function;
+                break;
+            }
+        }
+
+        var switched = SwitchFunction(SdSwitchStatus.UhsArgument(true, speed, 0xF, chosen is null ? 0xF : limit));
+        if (switched.Selected(1) != (int)speed)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"CMD6 (SWITCH_FUNC): the card offered {SdBusSpeeds.Name(speed)} but the switch reports function 0x{switched.Selected(1):x} for group 1 ({switched.RawHex}).", 6);
+        }
+
+        var current = chosen is null ? "" : switched.Selected(4) is var got and >= 0 and <= 3
+            ? string.Create(CultureInfo.InvariantCulture, $"; current limit {200 * (got + 1)} mA (host allows {(hostMilliamps == 0 ? "an unstated amount" : $"{hostMilliamps} mA")} at 1.8 V)")
+            : $"; current limit unchanged (CMD6 group 4 reports 0x{switched.Selected(4):x})";
+        return (speed, $"{why}; 1.8 V signalling (CMD11), driver strength Type B (the default){current}", switched);
     }
 
     /// <summary>CMD6 with its 64-byte status read through the data port (an addressed data transfer command, R1).</summary>

@@ -8,9 +8,9 @@ namespace Sdhci.Probe.Sdhci;
 /// (SD Physical Layer 3.01 and later, 4.3.10.3, Table 4-11). Slowest first, so a cap compares.
 /// </summary>
 /// <remarks>
-/// Only <see cref="Default"/> and <see cref="High"/> are brought up today. The UHS-I modes keep their
-/// function numbers so that SDR50, SDR104 and DDR50 (1.8 V signalling after CMD11, Host Control 2 UHS
-/// Mode Select, tuning with CMD19) can be added as further steps of <see cref="SdCard"/>'s speed selection.
+/// <see cref="Sdr50"/> and <see cref="Sdr104"/> are UHS-I modes: 1.8 V signalling after CMD11, Host Control 2
+/// UHS Mode Select, and tuning with CMD19. DDR50 (function 4) is not brought up: it would sit between SDR50
+/// and SDR104 in a cap, out of its function-number order.
 /// </remarks>
 public enum SdBusSpeed
 {
@@ -19,37 +19,54 @@ public enum SdBusSpeed
 
     /// <summary>High Speed (HS): up to 50 MHz at 3.3 V signalling, Host Control 1 High Speed Enable (function 1; SDR25 at 1.8 V).</summary>
     High = 1,
+
+    /// <summary>UHS-I SDR50: up to 100 MHz at 1.8 V signalling (function 2); tuning when the host asks for it (Capabilities bit 45).</summary>
+    Sdr50 = 2,
+
+    /// <summary>UHS-I SDR104: up to 208 MHz at 1.8 V signalling (function 3); always tuned.</summary>
+    Sdr104 = 3,
 }
 
 /// <summary>Names and clocks of <see cref="SdBusSpeed"/>.</summary>
 public static class SdBusSpeeds
 {
-    /// <summary>The highest SD clock of <paramref name="speed"/> (Physical Layer 4.3.10: 25 MHz DS, 50 MHz HS).</summary>
+    /// <summary>The highest SD clock of <paramref name="speed"/> (Physical Layer 3.01, 4.3.10: 25 MHz DS, 50 MHz HS, 100 MHz SDR50, 208 MHz SDR104).</summary>
     /// <param name="speed">The mode.</param>
     /// <returns>Hz.</returns>
     public static long MaxClockHz(SdBusSpeed speed) => speed switch
     {
         SdBusSpeed.High => 50_000_000,
+        SdBusSpeed.Sdr50 => 100_000_000,
+        SdBusSpeed.Sdr104 => 208_000_000,
         _ => 25_000_000,
     };
 
-    /// <summary>The mode as the specification names it: "Default Speed", "High Speed".</summary>
+    /// <summary>The mode as the specification names it: "Default Speed", "High Speed", "SDR50", "SDR104".</summary>
     /// <param name="speed">The mode.</param>
     /// <returns>The name.</returns>
     public static string Name(SdBusSpeed speed) => speed switch
     {
         SdBusSpeed.High => "High Speed",
+        SdBusSpeed.Sdr50 => "SDR50",
+        SdBusSpeed.Sdr104 => "SDR104",
         _ => "Default Speed",
     };
 
-    /// <summary>The mode as <c>--max-speed</c> and the JSON reports spell it: "default", "high".</summary>
+    /// <summary>The mode as <c>--max-speed</c> and the JSON reports spell it: "default", "high", "sdr50", "sdr104".</summary>
     /// <param name="speed">The mode.</param>
     /// <returns>The key.</returns>
     public static string Key(SdBusSpeed speed) => speed switch
     {
         SdBusSpeed.High => "high",
+        SdBusSpeed.Sdr50 => "sdr50",
+        SdBusSpeed.Sdr104 => "sdr104",
         _ => "default",
     };
+
+    /// <summary>Whether <paramref name="speed"/> is a UHS-I mode (1.8 V signalling).</summary>
+    /// <param name="speed">The mode.</param>
+    /// <returns>True for SDR50 and SDR104.</returns>
+    public static bool IsUhs(SdBusSpeed speed) => speed >= SdBusSpeed.Sdr50;
 }
 
 /// <summary>
@@ -145,6 +162,19 @@ public sealed class SdSwitchStatus
     /// <returns>The argument.</returns>
     public static uint AccessModeArgument(bool switchNow, SdBusSpeed function) =>
         (switchNow ? 0x8000_0000u : 0) | 0x00FF_FFF0u | ((uint)function & 0xF);
+
+    /// <summary>
+    /// The CMD6 argument for a UHS-I mode: group 1 (access mode) <paramref name="function"/>, group 3 (driver
+    /// strength, bits 11:8) and group 4 (current limit, bits 15:12) as given, 0xF (no change) for the others
+    /// (Physical Layer 3.01, 4.3.10.3).
+    /// </summary>
+    /// <param name="switchNow">Mode 1 (switch) rather than mode 0 (check).</param>
+    /// <param name="function">The group 1 function.</param>
+    /// <param name="driverStrength">Group 3's function (0 Type B, 1 Type A, 2 Type C, 3 Type D), or 0xF.</param>
+    /// <param name="currentLimit">Group 4's function (0 200 mA, 1 400 mA, 2 600 mA, 3 800 mA), or 0xF.</param>
+    /// <returns>The argument.</returns>
+    public static uint UhsArgument(bool switchNow, SdBusSpeed function, int driverStrength, int currentLimit) =>
+        (switchNow ? 0x8000_0000u : 0) | 0x00FF_00F0u | (((uint)currentLimit & 0xF) << 12) | (((uint)driverStrength & 0xF) << 8) | ((uint)function & 0xF);
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

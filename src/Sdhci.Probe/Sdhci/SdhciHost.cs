@@ -400,6 +400,115 @@ public sealed class SdhciHost
         ClockHz = 0;
     }
 
+    /// <summary>
+    /// Whether the host can run UHS-I: 1.8 V support (Capabilities bit 26) and SDR50 or SDR104 (bits 32 and 33),
+    /// on a 3.00 or later controller, where Host Control 2 exists.
+    /// </summary>
+    public bool SupportsUhs => Version.SpecVersion >= SdhciSpecVersion.Version300 && Capabilities.Voltage18 && (Capabilities.Sdr50 || Capabilities.Sdr104);
+
+    /// <summary>The Maximum Current Capabilities register (0x48): per supply voltage, in 4 mA steps (bits 23:16 for 1.8 V).</summary>
+    public uint MaximumCurrent => (uint)_io.Read(R.MaximumCurrent);
+
+    /// <summary>Whether Host Control 2's 1.8V Signaling Enable (bit 3) is set.</summary>
+    public bool Signalling18V => R.HostControl2Fields.SignalingEnable18V.IsSet(_io.Read(R.HostControl2));
+
+    /// <summary>DAT[3:0] Line Signal Level, Present State (0x24) bits 23:20: 0xF when the card leaves all four high.</summary>
+    public int DatLineLevels => (int)R.PresentStateFields.DatLineSignalLevel.Extract(_io.Read(R.PresentState));
+
+    /// <summary>Stops or restarts the SD clock (Clock Control bit 2), keeping the divider and the internal clock.</summary>
+    /// <param name="enable">Whether the card gets a clock.</param>
+    public void EnableSdClock(bool enable)
+    {
+        var clock = _io.Read(R.ClockControl);
+        _io.Write(R.ClockControl, R.ClockControlFields.SdClockEnable.Insert(clock, enable ? 1UL : 0));
+    }
+
+    /// <summary>
+    /// Sets or clears 1.8V Signaling Enable (Host Control 2 bit 3) and reads it back: a host whose regulator
+    /// cannot switch leaves it clear (SD Host Controller 3.00, 3.6.1, step 8).
+    /// </summary>
+    /// <param name="enable">1.8 V signalling, or 3.3 V.</param>
+    /// <returns>Whether the bit reads as asked.</returns>
+    public bool SetSignalling18V(bool enable)
+    {
+        var control2 = R.HostControl2Fields.SignalingEnable18V.Insert(_io.Read(R.HostControl2), enable ? 1UL : 0);
+        _io.Write(R.HostControl2, control2);
+        return Signalling18V == enable;
+    }
+
+    /// <summary>
+    /// Selects a UHS-I mode on the host with the SD clock stopped (SD Host Controller 3.00, Host Control 2 UHS
+    /// Mode Select: 1 SDR25, 2 SDR50, 3 SDR104), and High Speed Enable with it, as Linux's <c>sdhci_set_ios</c> does for
+    /// every timing above Default Speed. The caller then sets the clock (<see cref="SetClock"/>).
+    /// </summary>
+    /// <param name="speed">High (SDR25 at 1.8 V), SDR50 or SDR104.</param>
+    /// <exception cref="SdhciException"><see cref="SdhciError.NotSupported"/>: not signalling at 1.8 V, or the host lacks the mode.</exception>
+    public void SetUhsMode(SdBusSpeed speed)
+    {
+        if (speed == SdBusSpeed.Default)
+            throw new ArgumentOutOfRangeException(nameof(speed), speed, "SDR25 (High), SDR50 or SDR104.");
+        if (!Signalling18V || (speed == SdBusSpeed.Sdr104 && !Capabilities.Sdr104) || (speed == SdBusSpeed.Sdr50 && !Capabilities.Sdr50))
+            throw new SdhciException(SdhciError.NotSupported, $"{SdBusSpeeds.Name(speed)} needs 1.8 V signalling and the host's support for it (Capabilities bits 32, 33).");
+        EnableSdClock(false);
+        var control2 = R.HostControl2Fields.UhsModeSelect.Insert(_io.Read(R.HostControl2), (ulong)speed);
+        _io.Write(R.HostControl2, control2);
+        _io.Write(R.HostControl1, R.HostControl1Fields.HighSpeedEnable.Insert(_io.Read(R.HostControl1), 1));
+        HighSpeed = true;
+        ClockHz = 0;
+    }
+
+    /// <summary>The most CMD19s one tuning takes: SD Host Controller 3.00 bounds the procedure to 40 tuning commands.</summary>
+    public const int MaxTuningCommands = 40;
+
+    /// <summary>
+    /// Sampling clock tuning (SD Host Controller 3.00, Host Control 2 Execute Tuning and Sampling Clock Select,
+    /// the "Sampling Clock Tuning Procedure" figure): set Execute Tuning with Sampling Clock Select clear, send
+    /// CMD19 (SEND_TUNING_BLOCK, a 64-byte block on a 4-bit bus) until the controller clears Execute Tuning, at
+    /// most <see cref="MaxTuningCommands"/> times, waiting for each Buffer Read Ready. The block is the
+    /// controller's own: it is never read from the data port. Success is Sampling Clock Select set. On failure
+    /// both bits are cleared and the CMD and DAT lines reset, so the fixed sampling clock and a clean state remain.
+    /// </summary>
+    /// <param name="tries">CMD19s sent.</param>
+    /// <returns>Whether the controller found a sampling point.</returns>
+    public bool ExecuteTuning(out int tries)
+    {
+        var control2 = R.HostControl2Fields.SamplingClockSelect.Insert(_io.Read(R.HostControl2), 0);
+        _io.Write(R.HostControl2, R.HostControl2Fields.ExecuteTuning.Insert(control2, 1));
+        var context = new Context(19, false);
+        var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)(BusWidth == 8 ? 128 : 64));
+        for (tries = 1; tries <= MaxTuningCommands; tries++)
+        {
+            try
+            {
+                WaitForLinesFree(context, usesDat: true);
+                _latched = I.None;
+                _io.Write(R.BlockSize, blockSize);
+                _io.Write(R.BlockCount, 1);
+                _io.Write(R.Argument, 0);
+                _io.Write(R.TransferMode, R.TransferModeFields.DataTransferDirection.Insert(0, 1));
+                _io.Write(R.Command, CommandFor(19, SdResponseType.R1, data: true));
+                // Command errors are not reported during tuning (spec 3.00): Buffer Read Ready is the only news.
+                WaitFor(context, I.BufferReadReady, Options.CommandTimeout, "Buffer Read Ready (tuning block)");
+            }
+            catch (SdhciException e) when (e.Error is not (SdhciError.ControllerNotResponding or SdhciError.CardRemoved or SdhciError.NoCard))
+            {
+                Recover(dataLine: true);
+            }
+
+            if (!R.HostControl2Fields.ExecuteTuning.IsSet(_io.Read(R.HostControl2)))
+                break;
+        }
+
+        tries = Math.Min(tries, MaxTuningCommands);
+        var after = _io.Read(R.HostControl2);
+        if (!R.HostControl2Fields.ExecuteTuning.IsSet(after) && R.HostControl2Fields.SamplingClockSelect.IsSet(after))
+            return true;
+        after = R.HostControl2Fields.ExecuteTuning.Insert(after, 0);
+        _io.Write(R.HostControl2, R.HostControl2Fields.SamplingClockSelect.Insert(after, 0));
+        Recover(dataLine: true);
+        return false;
+    }
+
     /// <summary>Sets the host's data bus width (Host Control 1 bits 1 and 5); the card must be switched first (ACMD6).</summary>
     /// <param name="width">1, 4, or 8 (embedded devices, when the capabilities allow).</param>
     /// <exception cref="ArgumentOutOfRangeException">Not 1, 4 or 8.</exception>

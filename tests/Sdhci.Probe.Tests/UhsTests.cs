@@ -1,0 +1,164 @@
+using Sdhci.Probe.Commands;
+using Sdhci.Probe.Sdhci;
+using Xunit;
+
+namespace Sdhci.Probe.Tests;
+
+/// <summary>
+/// UHS-I over the fake controller and card, which model what QEMU 7.2 cannot: a card that grants S18A, CMD11 and
+/// the DAT[3:0] levels of the voltage switch, Host Control 2 (1.8 V, UHS Mode Select, Execute Tuning, Sampling
+/// Clock Select) and a tuning that converges, gives up, or never ends.
+/// </summary>
+public class UhsTests
+{
+    private static FakeSdCard UhsCard(bool switchFails = false, ushort group4 = 0x8001) =>
+        new(highCapacity: true, capacityBytes: 4L << 30) { Accepts18V = true, VoltageSwitchFails = switchFails, Group1Support = 0x800F, Group4Support = group4 };
+
+    private static SdRig Rig(FakeSdCard card, SdBusSpeed max = SdBusSpeed.Sdr104, FakeSdController? fake = null)
+    {
+        fake ??= FakeSdController.Zcu102(card);
+        return new SdRig(fake, cardOptions: SdRig.FastCard() with { MaxBusSpeed = max });
+    }
+
+    private static List<int> Indices(SdRig rig) => rig.Fake.Commands.Select(c => c.Index).ToList();
+
+    [Fact]
+    public void A_UHS_card_on_a_UHS_host_switches_to_1_8_V_selects_SDR104_and_tunes()
+    {
+        var rig = Rig(UhsCard(group4: 0x800F));
+        rig.Fake.MaximumCurrent = 200u << 16;                          // 800 mA at 1.8 V
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.Sdr104, info.BusSpeed);
+        Assert.Equal(100_000_000, info.ClockHz);                       // the ZCU102's 100 MHz base clock, undivided
+        Assert.Contains("card and host support it; 1.8 V signalling (CMD11)", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("current limit 800 mA", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("tuned in 3 CMD19", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.True(rig.Fake.Card.Signalling18V);
+        Assert.Equal(0x0000_8B, rig.Fake.HostControl2 & 0xCF);         // SDR104 (3), 1.8 V (bit 3), tuned clock (bit 7), Execute Tuning clear
+        Assert.Equal(3, rig.Fake.TuningCommands);
+        Assert.Equal(0, rig.Fake.TuningDataPortAccesses);              // the tuning block is never read from the data port
+        Assert.Equal(0x8000_3003u, rig.Fake.Card.Cmd6Arguments[^1] & 0x8000_F00Fu);   // switch: SDR104 and 800 mA
+        Assert.Equal(0x80FF_3FF3u, rig.Fake.Card.Cmd6Arguments[^1]);
+
+        // ACMD41 asked for 1.8 V (S18R), then CMD11 before CMD2.
+        var commands = Indices(rig);
+        Assert.Equal(0x0100_0000u, rig.Fake.Card.Acmd41Arguments[^1] & 0x0100_0000u);
+        Assert.True(commands.IndexOf(11) > commands.LastIndexOf(41) && commands.IndexOf(11) < commands.IndexOf(2));
+
+        // The switch itself: after CMD11 the SD clock stops, 1.8 V is enabled, then the clock starts again.
+        var log = rig.Fake.Log;
+        var cmd11 = log.IndexOf("cmd:11");
+        var stop = log.FindIndex(cmd11, e => e.StartsWith("clk:", StringComparison.Ordinal) && (Convert.ToUInt16(e[4..], 16) & 4) == 0);
+        var v18 = log.FindIndex(cmd11, e => e.StartsWith("hc2:", StringComparison.Ordinal) && (Convert.ToUInt16(e[4..], 16) & 8) != 0);
+        var start = log.FindIndex(v18, e => e.StartsWith("clk:", StringComparison.Ordinal) && (Convert.ToUInt16(e[4..], 16) & 4) != 0);
+        Assert.True(cmd11 < stop && stop < v18 && v18 < start, $"CMD11 {cmd11}, clock stop {stop}, 1.8 V {v18}, clock start {start}");
+
+        var dma = new FakeDmaMemory(0x8000_0000, 1 << 16);
+        rig.Fake.Attach(dma);
+        Assert.Equal(CardImage.Blocks(1000, 16), rig.Card.ReadBlocks(1000, 16, SdhciTransferMode.Adma2, dma));
+    }
+
+    [Fact]
+    public void Max_speed_sdr50_selects_SDR50_and_tunes_because_the_host_asks_for_it()
+    {
+        var rig = Rig(UhsCard(), SdBusSpeed.Sdr50);
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.Sdr50, info.BusSpeed);
+        Assert.Equal(2, rig.Fake.HostControl2 & 7);
+        Assert.Contains("capped by the options (--max-speed sdr50)", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("current limit 200 mA (host allows an unstated amount at 1.8 V)", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("tuned in 3 CMD19", info.BusSpeedReason, StringComparison.Ordinal);   // Capabilities bit 45 is set on the ZCU102
+        Assert.Equal("SDR50", SdBusSpeeds.Name(info.BusSpeed));
+    }
+
+    [Fact]
+    public void A_card_that_does_not_accept_1_8_V_stays_at_High_Speed_and_init_says_why()
+    {
+        var rig = Rig(new FakeSdCard());
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.High, info.BusSpeed);
+        Assert.Contains("did not accept 1.8 V signalling (ACMD41 S18A clear)", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.DoesNotContain(11, Indices(rig));
+        Assert.Equal(0, rig.Fake.HostControl2 & 0x08);
+    }
+
+    [Fact]
+    public void A_voltage_switch_that_fails_power_cycles_the_card_and_brings_it_up_at_3_3_V()
+    {
+        var rig = Rig(UhsCard(switchFails: true));
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.High, info.BusSpeed);
+        Assert.Contains("1.8 V signal voltage switch failed (DAT[3:0] read 0x0 1 ms after the clock restarted", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("power-cycled and runs at 3.3 V", info.BusSpeedReason, StringComparison.Ordinal);
+        var commands = Indices(rig);
+        Assert.Single(commands, 11);
+        Assert.Equal(0, commands.LastIndexOf(0) < commands.IndexOf(11) ? 1 : 0);        // CMD0 again after CMD11: a new identification
+        Assert.Equal(0u, rig.Fake.Card.Acmd41Arguments[^1] & 0x0100_0000u);             // and no S18R the second time
+        Assert.Equal(0, rig.Fake.HostControl2 & 0x08);
+        Assert.False(rig.Fake.Card.Signalling18V);
+        Assert.Equal(CardImage.Blocks(0, 2), rig.Card.ReadBlocks(0, 2));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_tuning_that_never_converges_fails_cleanly_after_40_CMD19(bool hostGivesUp)
+    {
+        var rig = Rig(UhsCard());
+        rig.Fake.TuningConvergesAfter = null;
+        rig.Fake.TuningGivesUpAt40 = hostGivesUp;
+
+        var error = Assert.Throws<SdhciException>(() => rig.Card.Initialize());
+
+        Assert.Equal(SdhciError.Tuning, error.Error);
+        Assert.Equal(19, error.CommandIndex);
+        Assert.Contains("did not converge in 40 tuning commands", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--max-speed high", error.Message, StringComparison.Ordinal);
+        Assert.Equal(SdhciHost.MaxTuningCommands, rig.Fake.TuningCommands);
+        Assert.Equal(0, rig.Fake.HostControl2 & 0xC0);                                  // Execute Tuning and Sampling Clock Select cleared
+        Assert.Equal(SdhciReset.CommandLine | SdhciReset.DataLine, rig.Fake.Resets[^1]);
+    }
+
+    [Fact]
+    public void Max_speed_high_never_asks_for_1_8_V()
+    {
+        var rig = Rig(UhsCard(), SdBusSpeed.High);
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.High, info.BusSpeed);
+        Assert.All(rig.Fake.Card.Acmd41Arguments, a => Assert.Equal(0u, a & 0x0100_0000u));
+        Assert.DoesNotContain(11, Indices(rig));
+    }
+
+    [Fact]
+    public void A_host_without_UHS_capabilities_never_asks_for_1_8_V()
+    {
+        var card = UhsCard();
+        var rig = Rig(card, fake: FakeSdController.SdhciPci(card));                      // a 2.00 controller: no Host Control 2, no SDR modes
+
+        var info = rig.Card.Initialize();
+
+        Assert.False(rig.Host.SupportsUhs);
+        Assert.Equal(SdBusSpeed.High, info.BusSpeed);
+        Assert.All(rig.Fake.Card.Acmd41Arguments, a => Assert.Equal(0u, a & 0x0100_0000u));
+    }
+
+    [Theory]
+    [InlineData("sdr50", SdBusSpeed.Sdr50)]
+    [InlineData("sdr104", SdBusSpeed.Sdr104)]
+    [InlineData(null, SdBusSpeed.Sdr104)]
+    public void Max_speed_takes_the_UHS_I_modes_and_defaults_to_the_fastest(string? key, SdBusSpeed expected)
+    {
+        Assert.Equal(expected, CardCommands.ParseSpeed(key));
+        Assert.Equal(SdBusSpeed.Sdr104, new SdCardOptions().MaxBusSpeed);
+    }
+}

@@ -53,7 +53,7 @@ if (parse.Errors.Count == 0)
 // A parse error exits 2, not System.CommandLine's 1, which a script would read as a failed case.
 foreach (var error in parse.Errors)
 {
-    Console.Error.WriteLine($"vfio-check: {error.Message}");
+    Console.Error.WriteLine($"vfio-check: {string.Join(' ', error.Message.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
 }
 
 Console.Error.WriteLine("vfio-check: see 'vfio-check --help'");

@@ -1,0 +1,136 @@
+using Xunit;
+
+namespace Vfio.Rig.Tests;
+
+/// <summary>The selftests' MSI-X, BAR and reset cases and an admin-queue driver on QEMU's nvme at 00:06.0,
+/// the iommufd setup test on its device cdev, and several devices (edu, nvme, sdhci-pci) in one container
+/// or IOAS, run by the guest checks (<c>--conformance</c>) in every IOMMU mode each PCI guest offers.
+/// docs/conformance.md has the tables.</summary>
+[Collection(nameof(GuestCollection))]
+public sealed class NvmeConformanceTests(ITestOutputHelper output)
+{
+    private const string Sdhci = "0000:00:01.0", Edu = "0000:00:05.0", Nvme = "0000:00:06.0";
+
+    private static readonly string[] DevicePassing = ["device.msix_software_trigger", "device.bar0_msix_table", "device.bar_64bit", "device.reset", "driver.nvme_identify"];
+
+    private static readonly string[] Setup =
+    [
+        "iommufd_setup.bind_get_info", "iommufd_setup.get_info_without_bind", "iommufd_setup.bind_bad_iommufd",
+        "iommufd_setup.repeated_bind", "iommufd_setup.attach_detach", "iommufd_setup.attach_invalid_ioas",
+    ];
+
+    [Fact]
+    public void Nvme_on_q35_with_the_Intel_IOMMU()
+    {
+        var v = Run("x86_64", Nvme);
+        Assert.Equal("1b36:0010", v["conformance.pci"]);
+        foreach (var mode in new[] { "type1", "type1v2" })
+        {
+            AssertNvmeMode(v, mode);
+            foreach (var name in Setup)
+            {
+                Assert.Equal("not applicable", v[$"case.{name}.{mode}"]);
+            }
+        }
+
+        Assert.StartsWith("not applicable: ", v["mode.iommufd"], StringComparison.Ordinal);
+        Assert.Equal("pass 10, refused 0, skipped 0, not applicable 56, not ported 0, failed 0", v["conformance.counts"]);
+    }
+
+    [Fact]
+    public void Nvme_on_virt_with_the_SMMUv3_and_the_iommufd_setup_test()
+    {
+        var v = Run("arm64-virt", Nvme);
+        Assert.Equal("1b36:0010", v["conformance.pci"]);
+        foreach (var mode in new[] { "type1", "type1v2", "iommufd" })
+        {
+            AssertNvmeMode(v, mode);
+        }
+
+        // vfio_iommufd_setup_test: what the library can ask, it passes; the rest it cannot express, and the
+        // kernel's answers to the raw ioctls are recorded.
+        Assert.Equal("pass", v["case.iommufd_setup.bind_get_info.iommufd"]);
+        Assert.Equal("refused EINVAL", v["case.iommufd_setup.repeated_bind.iommufd"]);
+        Assert.Equal("VFIO_DEVICE_BIND_IOMMUFD EINVAL", v["detail.iommufd_setup.repeated_bind.iommufd.refusal"]);
+        Assert.StartsWith("not ported: the library has no unbound device", v["case.iommufd_setup.get_info_without_bind.iommufd"], StringComparison.Ordinal);
+        Assert.Equal("EINVAL", v["detail.iommufd_setup.get_info_without_bind.iommufd.kernel"]);
+        Assert.Equal("EINVAL", v["detail.iommufd_setup.bind_bad_iommufd.iommufd.kernel.minus2"]); // a negative descriptor
+        Assert.Equal("EBADFD", v["detail.iommufd_setup.bind_bad_iommufd.iommufd.kernel.devnull"]); // a descriptor that is no iommufd
+        Assert.StartsWith("not ported: ", v["case.iommufd_setup.attach_detach.iommufd"], StringComparison.Ordinal);
+        Assert.Matches(@"^bind ok, attach IOAS \d+ ok, detach ok, attach again ok$", v["detail.iommufd_setup.attach_detach.iommufd.kernel"]);
+        Assert.Equal("bind ok, attach IOAS 0xdeadbeef ENOENT", v["detail.iommufd_setup.attach_invalid_ioas.iommufd.kernel"]);
+        Assert.Equal("pass 16, refused 1, skipped 0, not applicable 45, not ported 4, failed 0", v["conformance.counts"]);
+    }
+
+    [Fact]
+    public void Several_devices_in_one_container_on_q35()
+    {
+        var v = Run("x86_64", $"{Edu},{Nvme},{Sdhci}");
+        AssertSeveral(v, "type1", "type1v2");
+    }
+
+    [Fact]
+    public void Several_devices_in_one_container_or_IOAS_on_virt()
+    {
+        var v = Run("arm64-virt", $"{Edu},{Nvme},{Sdhci}");
+        AssertSeveral(v, "type1", "type1v2", "iommufd");
+    }
+
+    private static void AssertSeveral(Dictionary<string, string> v, params string[] modes)
+    {
+        foreach (var mode in modes)
+        {
+            Assert.Equal("runs", v[$"mode.{mode}"]);
+            foreach (var name in new[] { "several.open_all", "several.dma_each", "several.release_one" })
+            {
+                Assert.Equal($"{name}.{mode}=pass", $"{name}.{mode}={v[$"case.{name}.{mode}"]}");
+            }
+
+            Assert.Equal("3", v[$"detail.several.open_all.{mode}.devices"]);
+            Assert.Equal($"{Sdhci} 1b36:0007", v[$"detail.several.dma_each.{mode}.others"]);
+            Assert.Equal($"{Edu},{Sdhci}", v[$"detail.several.release_one.{mode}.left"]);
+        }
+
+        // Each device in its own group.
+        Assert.Equal(3, new[] { Edu, Nvme, Sdhci }.Select(d => v[$"conformance.group.{d}"]).Distinct().Count());
+    }
+
+    private static void AssertNvmeMode(Dictionary<string, string> v, string mode)
+    {
+        Assert.Equal("runs", v[$"mode.{mode}"]);
+        foreach (var name in DevicePassing)
+        {
+            Assert.Equal($"{name}.{mode}=pass", $"{name}.{mode}={v[$"case.{name}.{mode}"]}");
+        }
+
+        Assert.Equal("vfio-net", v[$"detail.driver.nvme_identify.{mode}.serial"]);
+        Assert.Equal("1b36", v[$"detail.driver.nvme_identify.{mode}.vid"]);
+        Assert.Equal("0x0", v[$"detail.device.bar_64bit.{mode}.region1.size"]);
+        Assert.Equal("advertised (PCIe DevCap FLR)", v[$"detail.device.reset.{mode}.flr"]);
+        Assert.Equal("0x460001->0x0", v[$"detail.device.reset.{mode}.cc"]);
+        // QEMU 7.2's nvme keeps its admin queue registers across an FLR (it runs its controller reset,
+        // which the NVMe spec says leaves AQA/ASQ/ACQ alone, for the function reset too).
+        Assert.Equal("0xf000f->0xf000f", v[$"detail.device.reset.{mode}.aqa"]);
+        Assert.Equal("65", v[$"detail.device.msix_software_trigger.{mode}.vectors"]);
+        Assert.Equal("msix_mappable", v[$"detail.device.bar0_msix_table.{mode}.kernel"]); // the whole BAR0, table included
+        Assert.Equal("0x0+0x4000", v[$"detail.device.bar0_msix_table.{mode}.library"]);
+        Assert.Equal("65 entries, BAR0+0x2000; PBA BAR0+0x3000", v[$"detail.device.bar0_msix_table.{mode}.table"]);
+        Assert.Equal("flags 0x4", v[$"detail.device.bar_64bit.{mode}.bar0"]); // memory, 64-bit, not prefetchable
+        var vectors = int.Parse(v[$"detail.device.msix_software_trigger.{mode}.vectors"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(vectors > 1, $"{vectors} MSI-X vectors");
+        Assert.Equal((vectors * (vectors + 1) / 2).ToString(System.Globalization.CultureInfo.InvariantCulture), v[$"detail.device.msix_software_trigger.{mode}.triggered"]);
+    }
+
+    private Dictionary<string, string> Run(string arch, string devices)
+    {
+        Rig.RequireRig(arch);
+        var payload = Rig.GuestChecks(arch);
+        var bind = string.Join(" && ", devices.Split(',').Select(d => $"rig-bind-vfio {d} >/dev/null"));
+        var (exit, text) = Rig.Run(arch, $"{bind} && /payload/vfio-guest-checks --conformance {devices}", payload);
+        output.WriteLine(text);
+        var v = Rig.Values(text);
+        Assert.Equal(0, exit);
+        Assert.Equal("True", v["conformance.done"]);
+        return v;
+    }
+}

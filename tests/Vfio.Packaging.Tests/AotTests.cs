@@ -56,6 +56,30 @@ public sealed class AotTests(ITestOutputHelper output)
         Assert.Contains(caps, steps["dump"].Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("linux-x64", ElfMachineX64)]
+    [InlineData("linux-arm64", ElfMachineAarch64)]
+    public void Vfio_check_builds_as_one_NativeAOT_executable(string rid, ushort machine)
+    {
+        Prerequisite.Require(Rig.CanLinkAot(rid), rid == "linux-x64" ? "gcc (NativeAOT links with it)" : "gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (cross-linking NativeAOT for arm64)");
+        var publish = Repository.Run(Path.Combine(Repository.Root, "tools", "publish-aot"), ["--tool", "vfio-check", rid]);
+        Assert.True(publish.ExitCode == 0, $"tools/publish-aot --tool vfio-check {rid} failed:\n{publish.Stdout}\n{publish.Stderr}");
+        var binary = publish.Stdout.Trim().Split('\n')[^1];
+        Assert.Equal(Path.Combine(Repository.Root, "artifacts", "aot", "vfio-check", rid, "vfio-check"), binary);
+        AssertSingleNativeExecutable(binary, machine);
+        output.WriteLine($"{binary}: {new FileInfo(binary).Length:N0} bytes");
+        if (rid == "linux-x64" && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64)
+        {
+            var version = Repository.Run("/usr/bin/env", ["-i", binary, "--version"], workingDirectory: Path.GetTempPath());
+            Assert.Equal(0, version.ExitCode);
+            Assert.Equal(Checkout.InformationalVersion(ProjectVersion()), version.Stdout.Trim());
+            // Not there: exit 4 with one line, no stack trace.
+            var missing = Repository.Run("/usr/bin/env", ["-i", binary, "no-such-device"], workingDirectory: Path.GetTempPath());
+            Assert.Equal(4, missing.ExitCode);
+            Assert.Single(missing.Stderr.Trim().Split('\n'));
+        }
+    }
+
     private static void AssertSingleNativeExecutable(string path, ushort machine)
     {
         var bytes = File.ReadAllBytes(path);

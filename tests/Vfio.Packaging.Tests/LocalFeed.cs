@@ -17,6 +17,9 @@ internal static class LocalFeed
 
     public const string Tool = "sdhci-probe";
 
+    /// <summary>The second tool: vfio-check (src/Vfio.Check).</summary>
+    public const string CheckTool = "vfio-check";
+
     private static readonly Lazy<Packed> PackedLazy = new(Pack);
 
     /// <summary>A folder outside the repository for this run, removed when the process ends.</summary>
@@ -56,7 +59,7 @@ internal static class LocalFeed
         Assert.True(version.ExitCode == 0, $"reading the version failed:\n{version.Stdout}\n{version.Stderr}");
 
         var log = new System.Text.StringBuilder();
-        foreach (var project in new[] { "Vfio.Native", "Vfio.Platform", "Sdhci.Probe" })
+        foreach (var project in new[] { "Vfio.Native", "Vfio.Platform", "Sdhci.Probe", "Vfio.Check" })
         {
             var pack = Dotnet(["pack", Path.Combine(Repository.Root, "src", project), "-c", "Release", "-o", feed, "--artifacts-path", build, "--nologo"], Repository.Root);
             Assert.True(pack.ExitCode == 0, $"dotnet pack {project} failed:\n{pack.Stdout}\n{pack.Stderr}");

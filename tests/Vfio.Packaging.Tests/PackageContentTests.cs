@@ -63,6 +63,7 @@ public sealed class PackageContentTests(ITestOutputHelper output)
     [InlineData("Vfio.Native")]
     [InlineData("Vfio.Platform")]
     [InlineData(LocalFeed.Tool)]
+    [InlineData(LocalFeed.CheckTool)]
     public void Every_package_records_the_git_commit_it_was_built_from(string id)
     {
         var commit = Checkout.RequireCommit();
@@ -81,10 +82,11 @@ public sealed class PackageContentTests(ITestOutputHelper output)
     [InlineData("Vfio.Native", "lib/net10.0/")]
     [InlineData("Vfio.Platform", "lib/net10.0/")]
     [InlineData(LocalFeed.Tool, "tools/net10.0/any/")]
+    [InlineData(LocalFeed.CheckTool, "tools/net10.0/any/")]
     public void Every_package_has_a_symbols_package_with_the_portable_pdb_of_the_same_build(string id, string folder)
     {
         var packages = LocalFeed.Packages;
-        var assemblyName = id == LocalFeed.Tool ? "sdhci-probe" : id;
+        var assemblyName = id; // each tool's assembly is named for its command (AssemblyName in its .csproj)
         Assert.True(File.Exists(packages.Snupkg(id)), $"no {Path.GetFileName(packages.Snupkg(id))}");
 
         using var symbols = ZipFile.OpenRead(packages.Snupkg(id));
@@ -113,21 +115,26 @@ public sealed class PackageContentTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void The_tool_package_is_a_dotnet_tool_named_sdhci_probe()
+    [Theory]
+    [InlineData(LocalFeed.Tool)]
+    [InlineData(LocalFeed.CheckTool)]
+    public void A_tool_package_is_a_dotnet_tool_with_its_command_name(string tool)
     {
         var packages = LocalFeed.Packages;
-        var metadata = LocalFeed.Nuspec(packages.Nupkg(LocalFeed.Tool)).Element("metadata")!;
+        var nupkg = packages.Nupkg(tool);
+        Assert.True(File.Exists(nupkg), $"{nupkg} was not packed; the feed has: {string.Join(", ", Directory.GetFiles(packages.Feed).Select(Path.GetFileName))}");
+        var metadata = LocalFeed.Nuspec(nupkg).Element("metadata")!;
         Assert.Equal("DotnetTool", metadata.Element("packageTypes")?.Element("packageType")?.Attribute("name")?.Value);
         Assert.Equal(packages.Version, metadata.Element("version")?.Value);
         Assert.Equal("MIT", metadata.Element("license")?.Value);
 
-        using var zip = ZipFile.OpenRead(packages.Nupkg(LocalFeed.Tool));
+        using var zip = ZipFile.OpenRead(nupkg);
         var settings = XDocument.Parse(ReadEntry(zip, "tools/net10.0/any/DotnetToolSettings.xml"));
         var command = settings.Descendants("Command").Single();
-        Assert.Equal("sdhci-probe", command.Attribute("Name")?.Value);
-        Assert.Equal("sdhci-probe.dll", command.Attribute("EntryPoint")?.Value);
-        Assert.StartsWith("# sdhci-probe", ReadEntry(zip, "README.md"), StringComparison.Ordinal);
+        Assert.Equal(tool, command.Attribute("Name")?.Value);
+        Assert.Equal($"{tool}.dll", command.Attribute("EntryPoint")?.Value);
+        Assert.NotNull(zip.GetEntry("tools/net10.0/any/Vfio.Platform.dll"));
+        Assert.StartsWith($"# {tool}", ReadEntry(zip, "README.md"), StringComparison.Ordinal);
         // The tool runs on the user's shared runtime: no runtime of its own, no native AOT files.
         Assert.DoesNotContain(zip.Entries, e => e.FullName.Contains("System.Private.CoreLib", StringComparison.Ordinal));
     }

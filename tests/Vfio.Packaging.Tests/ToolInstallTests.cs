@@ -33,4 +33,33 @@ public sealed class ToolInstallTests(ITestOutputHelper output)
             Assert.Contains($"  {command} ", help.Stdout, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Vfio_check_installs_from_the_local_feed_and_says_how_to_bind_a_device_that_is_not_on_VFIO()
+    {
+        var packages = LocalFeed.Packages;
+        var toolPath = Path.Combine(LocalFeed.Work, "check-tool");
+        var install = LocalFeed.Dotnet(["tool", "install", "--tool-path", toolPath, "--add-source", packages.Feed, LocalFeed.CheckTool, "--version", packages.Version]);
+        output.WriteLine(install.Stdout + install.Stderr);
+        Assert.True(install.ExitCode == 0, $"dotnet tool install failed:\n{install.Stdout}\n{install.Stderr}");
+
+        var shim = Path.Combine(toolPath, "vfio-check");
+        Assert.True(File.Exists(shim), $"no command {shim}");
+        var version = Repository.Run(shim, ["--version"], workingDirectory: LocalFeed.Work);
+        Assert.Equal(0, version.ExitCode);
+        Assert.Equal(Checkout.InformationalVersion(packages.Version), version.Stdout.Trim());
+
+        var help = Repository.Run(shim, ["--help"], workingDirectory: LocalFeed.Work);
+        Assert.Equal(0, help.ExitCode);
+        foreach (var option in new[] { "--iommu", "--json", "--reset" })
+        {
+            Assert.Contains($"  {option}", help.Stdout, StringComparison.Ordinal);
+        }
+
+        // Exit codes a script relies on: 2 for a wrong option, 4 for a device that is not there.
+        Assert.Equal(2, Repository.Run(shim, ["0000:00:01.0", "--iommu", "bogus"], workingDirectory: LocalFeed.Work).ExitCode);
+        var missing = Repository.Run(shim, ["no-such-device"], workingDirectory: LocalFeed.Work);
+        Assert.Equal(4, missing.ExitCode);
+        Assert.StartsWith("vfio-check: no-such-device: no such device", missing.Stderr, StringComparison.Ordinal);
+    }
 }

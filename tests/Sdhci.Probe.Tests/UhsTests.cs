@@ -30,6 +30,7 @@ public class UhsTests
 
         var info = rig.Card.Initialize();
 
+        Assert.Null(info.UhsNote);
         Assert.Equal(SdBusSpeed.Sdr104, info.BusSpeed);
         Assert.Equal(100_000_000, info.ClockHz);                       // the ZCU102's 100 MHz base clock, undivided
         Assert.Contains("card and host support it; 1.8 V signalling (CMD11)", info.BusSpeedReason, StringComparison.Ordinal);
@@ -83,7 +84,10 @@ public class UhsTests
         var info = rig.Card.Initialize();
 
         Assert.Equal(SdBusSpeed.High, info.BusSpeed);
-        Assert.Contains("did not accept 1.8 V signalling (ACMD41 S18A clear)", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Equal("card and host support it", info.BusSpeedReason);             // the mode's reason, as before UHS-I
+        Assert.Equal("the card did not accept 1.8 V signalling (ACMD41 S18A clear), so no UHS-I", info.UhsNote);
+        Assert.Contains("UHS-I: the card did not accept 1.8 V", CardCommands.Describe(info), StringComparison.Ordinal);
+        Assert.Equal(info.UhsNote, CardReport.From(info).Uhs);
         Assert.DoesNotContain(11, Indices(rig));
         Assert.Equal(0, rig.Fake.HostControl2 & 0x08);
     }
@@ -96,8 +100,8 @@ public class UhsTests
         var info = rig.Card.Initialize();
 
         Assert.Equal(SdBusSpeed.High, info.BusSpeed);
-        Assert.Contains("1.8 V signal voltage switch failed (DAT[3:0] read 0x0 1 ms after the clock restarted", info.BusSpeedReason, StringComparison.Ordinal);
-        Assert.Contains("power-cycled and runs at 3.3 V", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("1.8 V signal voltage switch failed (DAT[3:0] read 0x0 1 ms after the clock restarted", info.UhsNote, StringComparison.Ordinal);
+        Assert.Contains("power-cycled and runs at 3.3 V", info.UhsNote, StringComparison.Ordinal);
         var commands = Indices(rig);
         Assert.Single(commands, 11);
         Assert.Equal(0, commands.LastIndexOf(0) < commands.IndexOf(11) ? 1 : 0);        // CMD0 again after CMD11: a new identification

@@ -576,6 +576,8 @@ internal static class CardCommands
         text.AppendLine(CultureInfo.InvariantCulture, $"SCR {info.Scr.RawHex}: SD spec {info.Scr.SdSpec}, bus widths {(info.Scr.Supports1BitBus ? "1" : "")}{(info.Scr.Supports4BitBus ? " 4" : "")}");
         text.AppendLine(CultureInfo.InvariantCulture, $"Multi-block: {(info.BlockCountMode == SdBlockCountMode.Cmd23 ? "CMD23 (SET_BLOCK_COUNT) before each command" : "auto-CMD12 after the last block")}, CMD23 {(info.Scr.SupportsCmd23 ? "listed" : "not listed")} in the SCR");
         text.AppendLine(CultureInfo.InvariantCulture, $"Bus speed: {info.BusSpeedText}");
+        if (info.UhsNote is not null)
+            text.AppendLine(CultureInfo.InvariantCulture, $"UHS-I: {info.UhsNote}");
         if (host is not null)
             text.AppendLine(CultureInfo.InvariantCulture, $"DMA: {DescribeDma(host)}");
         return text.ToString();

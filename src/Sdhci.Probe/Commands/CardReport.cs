@@ -3,7 +3,8 @@ using Sdhci.Probe.Sdhci;
 
 namespace Sdhci.Probe.Commands;
 
-/// <summary>What <c>init --json</c> prints, and the card part of <c>read</c>/<c>write --json</c>.</summary>
+/// <summary>What <c>init --json</c> prints, and the card part of <c>read</c>/<c>write --json</c>. <c>Uhs</c>: why UHS-I was tried
+/// and not reached (null when it was reached or not tried).</summary>
 internal sealed record CardReport(
     string Type,
     string Rca,
@@ -16,6 +17,7 @@ internal sealed record CardReport(
     string BlockCountMode,
     string BusSpeed,
     string BusSpeedReason,
+    string? Uhs,
     string? Adma2,
     CidReport Cid,
     CsdReport Csd,
@@ -34,6 +36,7 @@ internal sealed record CardReport(
         CardCommands.Name(info.BlockCountMode),
         SdBusSpeeds.Key(info.BusSpeed),
         info.BusSpeedText,
+        info.UhsNote,
         host is { Capabilities.Adma2: true } ? SdhciHost.Describe(host.Adma2Format) : null,
         new CidReport(info.Cid.RawHex, Hex(info.Cid.ManufacturerId, 2), info.Cid.OemId, info.Cid.ProductName,
             $"{info.Cid.HardwareRevision}.{info.Cid.FirmwareRevision}", Hex(info.Cid.SerialNumber, 8),

@@ -112,6 +112,9 @@ public sealed record SdCardInfo(SdCardType Type, uint Ocr, ushort Rca, Cid Cid, 
     /// <summary>Why it is that mode and not a faster one: "card and host support it", or the first thing that ruled the faster one out.</summary>
     public string BusSpeedReason { get; init; } = "";
 
+    /// <summary>Why UHS-I was tried and not reached (the card refused 1.8 V, or the switch failed), or null when it was not tried or was reached.</summary>
+    public string? UhsNote { get; init; }
+
     /// <summary>The CMD6 status of the last SWITCH_FUNC (the switch, else the query), or null when no CMD6 was sent.</summary>
     public SdSwitchStatus? SwitchStatus { get; init; }
 
@@ -270,8 +273,6 @@ public sealed class SdCard
         var (speed, reason, switchStatus) = signalling18 && Host.BusWidth == 4
             ? SelectUhsMode(csd, scr)
             : SelectBusSpeed(rca, csd, scr);
-        if (uhsNote is not null && !SdBusSpeeds.IsUhs(speed))
-            reason += "; " + uhsNote;
         var target = Math.Min(Options.MaxClockHz, SdBusSpeeds.MaxClockHz(speed));
         // TRAN_SPEED describes Default Speed; after a switch the card runs at the mode's limit (Linux: hs_max_dtr).
         if (speed == SdBusSpeed.Default && csd.MaxTransferRateHz > 0)
@@ -309,6 +310,7 @@ public sealed class SdCard
             BlockCountMode = blockCountMode,
             BusSpeed = speed,
             BusSpeedReason = reason,
+            UhsNote = SdBusSpeeds.IsUhs(speed) ? null : uhsNote,
             SwitchStatus = switchStatus,
         };
         return Info;

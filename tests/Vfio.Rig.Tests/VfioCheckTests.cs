@@ -11,13 +11,16 @@ namespace Vfio.Rig.Tests;
 [Collection(nameof(GuestCollection))]
 public sealed class VfioCheckTests(ITestOutputHelper output)
 {
-    private const string Sd = "0000:00:01.0", Edu = "0000:00:05.0";
+    private const string Sd = "0000:00:01.0", Edu = "0000:00:05.0", Nvme = "0000:00:06.0";
     private const string Check = "/payload/vfio-check";
 
     // Both PCI devices are handed to vfio-pci by the rig's own sysfs helper; edu only where the guest has it.
-    private const string BindPci = $"rig-bind-vfio {Sd} && if [ -e /sys/bus/pci/devices/{Edu} ]; then rig-bind-vfio {Edu}; fi";
+    private const string BindPci = $"rig-bind-vfio {Sd} && if [ -e /sys/bus/pci/devices/{Edu} ]; then rig-bind-vfio {Edu}; fi" +
+        $" && if [ -e /sys/bus/pci/devices/{Nvme} ]; then rig-bind-vfio {Nvme}; fi";
 
     private static string IfEdu(string command) => $"if [ -e /sys/bus/pci/devices/{Edu} ]; then {command}; else echo no-edu; fi";
+
+    private static string IfNvme(string command) => $"if [ -e /sys/bus/pci/devices/{Nvme} ]; then {command}; else echo no-nvme; fi";
 
     /// <summary>The PCI command register from sysfs (4 hex digits), what Bus Master Enable lives in.</summary>
     private static string Command(string device) => $"od -An -tx2 -j4 -N2 /sys/bus/pci/devices/{device}/config | tr -d ' '";
@@ -37,6 +40,9 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
             ("sd-json", $"{Check} {Sd} --json"),
             ("edu", IfEdu($"{Check} {Edu}")),
             ("edu-json", IfEdu($"{Check} {Edu} --json")),
+            ("nvme", IfNvme($"{Check} {Nvme}")),
+            ("nvme-json", IfNvme($"{Check} {Nvme} --json")),
+            ("nvme-reset-json", IfNvme($"{Check} {Nvme} --reset --json")),
             ("command-after", Command(Sd)),
             ("interrupts-after", "grep -c vfio /proc/interrupts; true"),
             ("driver-after", $"basename $(readlink /sys/bus/pci/devices/{Sd}/driver)"));
@@ -64,6 +70,7 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
         Assert.Contains("0xfedfffff, 0xfef00000-", Case(sd, "iova", "pass"), StringComparison.Ordinal); // the MSI window left out
 
         AssertEdu(steps, "type1v2", Arch, "edu-type1");
+        AssertNvme(steps, "type1v2", Arch, "nvme-type1");
 
         // Left as found: the command register unchanged (no Bus Master), no VFIO interrupt left, still on vfio-pci.
         Assert.Equal(steps["command-before"].Output.Trim(), steps["command-after"].Output.Trim());
@@ -89,6 +96,9 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
             ("edu-json", IfEdu($"{Check} {Edu} --iommu type1 --json")),
             ("edu-iommufd", IfEdu($"{Check} {Edu} --iommu iommufd")),
             ("edu-iommufd-json", IfEdu($"{Check} {Edu} --iommu iommufd --json")),
+            ("nvme", IfNvme($"{Check} {Nvme} --iommu iommufd")),
+            ("nvme-json", IfNvme($"{Check} {Nvme} --iommu iommufd --json")),
+            ("nvme-reset-json", IfNvme($"{Check} {Nvme} --iommu iommufd --reset --json")),
             ("command-after", Command(Sd)),
             ("interrupts-after", "grep -c vfio /proc/interrupts; true"));
         Rig.Log(output, steps);
@@ -119,6 +129,8 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
             AssertIommuDevice(edu, "iommufd");
             Assert.Contains("EAGAIN before, eventfd counted 1", Case(edu, "trigger.1", "pass"), StringComparison.Ordinal); // MSI
         }
+
+        AssertNvme(steps, "iommufd", Arch, "nvme-iommufd");
 
         Assert.Equal(steps["command-before"].Output.Trim(), steps["command-after"].Output.Trim());
         Assert.Equal("0", steps["interrupts-after"].Output.Trim());
@@ -205,6 +217,31 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
         AssertIommuDevice(edu, iommu);
         Assert.Contains("1234:11e8", Case(edu, "config", "pass"), StringComparison.Ordinal); // QEMU's edu ids
         Assert.Contains("enabled 1 vector, EAGAIN before, eventfd counted 1", Case(edu, "trigger.1", "pass"), StringComparison.Ordinal); // MSI
+    }
+
+    /// <summary>QEMU's nvme, where the guest has it: MSI-X in BAR0 (the kernel reports the MSI-X mappable
+    /// capability, so the whole BAR maps), MSI-X fired from software with one vector, and a reset the kernel
+    /// offers, run only with --reset.</summary>
+    private void AssertNvme(Dictionary<string, (int ExitCode, string Output)> steps, string iommu, string arch, string name)
+    {
+        if (steps["nvme"].Output.Contains("no-nvme", StringComparison.Ordinal))
+        {
+            output.WriteLine($"no nvme at {Nvme} in the {arch} guest");
+            return;
+        }
+
+        Save(arch, name, steps["nvme"].Output);
+        Assert.Equal(0, steps["nvme"].ExitCode);
+        var nvme = Report(steps["nvme-json"]);
+        Assert.True(nvme.GetProperty("failed").GetInt32() == 0, $"failed cases: {nvme}");
+        Assert.Equal(iommu, nvme.GetProperty("iommu").GetString());
+        Assert.Contains("MSI-X mappable capability", Case(nvme, "region.0", "pass"), StringComparison.Ordinal);
+        Assert.Contains("enabled 1 vector, EAGAIN before, eventfd counted 1", Case(nvme, "trigger.2", "pass"), StringComparison.Ordinal);
+        Assert.Contains("available, not run", Case(nvme, "reset", "skip"), StringComparison.Ordinal);
+        Assert.Contains("1b36:0010", Case(nvme, "config", "pass"), StringComparison.Ordinal);
+        var reset = Report(steps["nvme-reset-json"]);
+        Assert.Equal("VFIO_DEVICE_RESET done", Case(reset, "reset", "pass"));
+        Assert.Equal(0, reset.GetProperty("failed").GetInt32());
     }
 
     /// <summary>The detail of case <paramref name="id"/>, asserting its result is one of <paramref name="results"/>.</summary>

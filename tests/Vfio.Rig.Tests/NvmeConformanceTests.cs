@@ -67,6 +67,7 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
     {
         var v = Run("x86_64", $"{Edu},{Nvme},{Sdhci}");
         AssertSeveral(v, "type1", "type1v2");
+        Assert.Equal("pass 6, refused 0, skipped 0, not applicable 12, not ported 0, failed 0", v["conformance.counts"]);
     }
 
     [Fact]
@@ -74,6 +75,7 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
     {
         var v = Run("arm64-virt", $"{Edu},{Nvme},{Sdhci}");
         AssertSeveral(v, "type1", "type1v2", "iommufd");
+        Assert.Equal("pass 9, refused 0, skipped 0, not applicable 9, not ported 0, failed 0", v["conformance.counts"]);
     }
 
     private static void AssertSeveral(Dictionary<string, string> v, params string[] modes)
@@ -107,7 +109,9 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
         Assert.Equal("1b36", v[$"detail.driver.nvme_identify.{mode}.vid"]);
         Assert.Equal("0x0", v[$"detail.device.bar_64bit.{mode}.region1.size"]);
         Assert.Equal("advertised (PCIe DevCap FLR)", v[$"detail.device.reset.{mode}.flr"]);
+        Assert.Equal("flr", v[$"detail.device.reset.{mode}.reset_method"]); // the kernel resets the nvme by FLR
         Assert.Equal("0x460001->0x0", v[$"detail.device.reset.{mode}.cc"]);
+        Assert.Equal("0x1->0x0", v[$"detail.device.reset.{mode}.csts"]);
         // QEMU 7.2's nvme keeps its admin queue registers across an FLR (it runs its controller reset,
         // which the NVMe spec says leaves AQA/ASQ/ACQ alone, for the function reset too).
         Assert.Equal("0xf000f->0xf000f", v[$"detail.device.reset.{mode}.aqa"]);

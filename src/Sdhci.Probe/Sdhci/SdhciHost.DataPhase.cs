@@ -1,0 +1,111 @@
+using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+
+namespace Sdhci.Probe.Sdhci;
+
+/// <content>What every data phase shares: the DMA memory layout, the registers set before the command, and the choice of mode.</content>
+public sealed partial class SdhciHost
+{
+    private const int DmaDataAlignment = 4096;
+
+    /// <summary>The bytes of DMA memory an ADMA2 transfer puts before the data (the descriptor table, page aligned); 0 for SDMA and PIO.</summary>
+    /// <param name="mode">The transfer mode.</param>
+    /// <param name="length">Bytes to move.</param>
+    /// <param name="descriptorLength">The size of one descriptor (<see cref="Adma2DescriptorLength"/> of the host); 8 when not given.</param>
+    /// <returns>The offset of the data in the DMA memory.</returns>
+    public static int DmaDataOffset(SdhciTransferMode mode, int length, int descriptorLength = Adma2DescriptorSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (descriptorLength is not (Adma2DescriptorSize or Adma2Descriptor96Size or Adma2Descriptor128Size))
+            throw new ArgumentOutOfRangeException(nameof(descriptorLength), descriptorLength, "ADMA2 descriptors are 8, 12 or 16 bytes.");
+        if (mode != SdhciTransferMode.Adma2)
+            return 0;
+        var table = SdhciAdma2Table.DescriptorCount(length) * descriptorLength;
+        return (table + DmaDataAlignment - 1) / DmaDataAlignment * DmaDataAlignment;
+    }
+
+    /// <summary>The DMA memory a transfer of <paramref name="length"/> bytes needs: descriptor table (ADMA2) and data.</summary>
+    /// <param name="mode">The transfer mode.</param>
+    /// <param name="length">Bytes to move.</param>
+    /// <param name="descriptorLength">The size of one descriptor (<see cref="Adma2DescriptorLength"/> of the host); 8 when not given.</param>
+    /// <returns>Bytes of DMA memory; 0 for PIO.</returns>
+    public static int RequiredDmaLength(SdhciTransferMode mode, int length, int descriptorLength = Adma2DescriptorSize) =>
+        mode == SdhciTransferMode.Pio ? 0 : DmaDataOffset(mode, length, descriptorLength) + length;
+
+    /// <summary><see cref="RequiredDmaLength(SdhciTransferMode, int, int)"/> with this host's descriptor format.</summary>
+    /// <param name="mode">The transfer mode.</param>
+    /// <param name="length">Bytes to move.</param>
+    /// <returns>Bytes of DMA memory; 0 for PIO.</returns>
+    public int RequiredDmaLengthFor(SdhciTransferMode mode, int length) => RequiredDmaLength(mode, length, Adma2DescriptorLength);
+
+    /// <summary>
+    /// Programs what every data phase needs before the command: the mode's own set-up (SDMA address, ADMA2
+    /// table), DMA Select, Block Size (with the SDMA buffer boundary) and Block Count.
+    /// </summary>
+    /// <returns>The SDMA address (0 in the other modes), where an SDMA transfer resumes from.</returns>
+    private ulong PrepareData(Context context, SdhciDataTransfer data)
+    {
+        var control = _io.Read(R.HostControl1);
+        ulong sdmaAddress = 0;
+        ulong dmaSelect = 0;
+        switch (data.Mode)
+        {
+            case SdhciTransferMode.Sdma:
+                sdmaAddress = PrepareSdma(context, data);
+                break;
+            case SdhciTransferMode.Adma2:
+                dmaSelect = PrepareAdma2(context, data);
+                break;
+        }
+
+        _io.Write(R.HostControl1, R.HostControl1Fields.DmaSelect.Insert(control, dmaSelect));
+        var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)data.BlockSize);
+        blockSize = R.BlockSizeFields.SdmaBufferBoundary.Insert(blockSize, SdmaBoundaryField);
+        _io.Write(R.BlockSize, blockSize);
+        _io.Write(R.BlockCount, (ulong)data.BlockCount);
+        return sdmaAddress;
+    }
+
+    /// <summary>After Command Complete: moves the data in the transfer's mode and waits for Transfer Complete.</summary>
+    private void RunDataPhase(Context context, SdhciDataTransfer data, ulong sdmaAddress)
+    {
+        switch (data.Mode)
+        {
+            case SdhciTransferMode.Pio:
+                RunPioDataPhase(context, data);
+                break;
+            case SdhciTransferMode.Sdma:
+                RunSdmaDataPhase(context, data, sdmaAddress);
+                break;
+            default:
+                RunAdma2DataPhase(context, data);
+                break;
+        }
+    }
+
+    /// <summary>A DMA write sends what is in the DMA memory: the caller's data goes there, at <paramref name="offset"/>, before the command.</summary>
+    private static void StageDmaWrite(SdhciDataTransfer data, int offset)
+    {
+        if (data.Direction == SdhciTransferDirection.Write)
+            data.Buffer.Span[..data.Length].CopyTo(data.Dma!.Bytes[offset..]);
+    }
+
+    /// <summary>A DMA read lands in the DMA memory: the caller's buffer gets it once Transfer Complete says it is all there.</summary>
+    private static void CopyDmaReadBack(SdhciDataTransfer data, int offset)
+    {
+        if (data.Direction == SdhciTransferDirection.Read)
+            data.Dma!.Bytes.Slice(offset, data.Length).CopyTo(data.Buffer.Span);
+    }
+
+    private void CheckBelow4GiB(IDmaMemory dma, int length, string engine)
+    {
+        if (dma.DeviceAddress + (ulong)length > 1UL << 32)
+        {
+            var why = engine == "SDMA" ? "SDMA takes 32-bit addresses (64-bit SDMA needs version 4 mode)"
+                : !Options.Allow64BitDma ? "64-bit ADMA2 is turned off (SdhciHostOptions.Allow64BitDma), so ADMA2 takes 32-bit addresses"
+                : Version4Mode ? "in version 4 mode this controller has no 64-bit addressing (Capabilities bit 27 is clear), so ADMA2 takes 32-bit addresses"
+                : "this controller has no 64-bit system bus (Capabilities bit 28 is clear), so ADMA2 takes 32-bit addresses";
+            throw new ArgumentException(
+                $"The DMA memory at 0x{dma.DeviceAddress:x} ends above 4 GiB: {why}. Map it at an IOVA below 4 GiB (or, without an IOMMU, use memory below 4 GiB).", nameof(dma));
+        }
+    }
+}

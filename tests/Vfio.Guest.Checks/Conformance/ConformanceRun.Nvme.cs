@@ -95,10 +95,10 @@ internal static partial class ConformanceRun
                 return $"FAIL: the library mapped {mapped} over the MSI-X table 0x{msix.TableOffset:x}-0x{tableEnd:x}, which the kernel excluded";
             }
 
-            // The registers and the doorbells (0x1000, write-only; QEMU reads them as 0) through the library.
-            var version = new Nvme(s.Device).VersionRegister;
+            // The registers answer through the mapping; the doorbells (0x1000, write-only) are rung through
+            // it by driver.nvme_identify, whose completion proves they reached the device.
+            var version = bar.Read32(0x08);
             Detail("device.bar0_msix_table", mode, "version", Hex(version));
-            bar.Write32(0x1000 + 4, 0); // CQ 0 head doorbell with the controller disabled: ignored by the spec's rules
             return version >= 0x10000 ? "pass" : $"FAIL: the version register reads 0x{version:x}";
         });
 

@@ -24,18 +24,12 @@ internal static class CardCommands
 
     public static Command CreateInit()
     {
-        var device = CommonOptions.Device();
-        var json = CommonOptions.Json();
-        var noIommu = CommonOptions.NoIommu();
-        var bind = CommonOptions.BindForCommand();
-        var poll = Poll();
-        var iommufd = UseIommufd();
-        var blockCount = BlockCount();
-        var maxSpeed = MaxSpeed();
-        var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.") { device, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed };
-        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () => WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed), context =>
+        var shared = new SharedOptions(retries: false);
+        var command = new Command("init", "Reset, power and clock the bus, bring the card up (CMD0, CMD8, ACMD41, CMD2, CMD3, CMD9, CMD7, ACMD51, 4-bit) and print CID, CSD and SCR decoded.");
+        shared.AddTo(command);
+        command.SetAction(result => CommonOptions.Run(shared.DeviceName(result), () => WithCard(shared.Session(result), context =>
         {
-            if (result.GetValue(json))
+            if (result.GetValue(shared.Json))
                 CommonOptions.WriteJson(CardReport.From(context.Info, context.Card.Host), ProbeJson.Default.CardReport);
             else
                 Console.WriteLine(Describe(context.Info, context.Card.Host));
@@ -46,31 +40,24 @@ internal static class CardCommands
 
     public static Command CreateRead()
     {
-        var device = CommonOptions.Device();
+        var shared = new SharedOptions(retries: true);
         var lba = new Option<long>("--lba") { Description = "First block (512 bytes each).", DefaultValueFactory = _ => 0 };
         var count = new Option<int>("--count") { Description = $"How many blocks. Without --out at most {MaxInlineBlocks} ({MaxInlineBlocks / 2} KiB).", DefaultValueFactory = _ => 1 };
         var output = new Option<FileInfo?>("--out") { Description = "Write the blocks to this new file (mode 0600) as they arrive, instead of printing them. Removed again if the read fails." };
         var force = new Option<bool>("--force") { Description = "Replace an existing --out file (a non-empty regular file; never a symlink, never through one)." };
         var mode = Mode("pio (through the data port), sdma or adma2 (DMA through the IOMMU; with --noiommu by physical address, from a 2 MiB huge page: reserve one in /proc/sys/vm/nr_hugepages).");
-        var json = CommonOptions.Json();
-        var noIommu = CommonOptions.NoIommu();
-        var bind = CommonOptions.BindForCommand();
-        var poll = Poll();
-        var iommufd = UseIommufd();
-        var blockCount = BlockCount();
-        var maxSpeed = MaxSpeed();
-        var retries = Retries();
         var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop at the next command boundary, reset the controller, " +
                                           "remove a partial --out file and give a --bind device back (exit 130, 143, 129).")
         {
-            device, lba, count, output, force, mode, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed, retries,
+            lba, count, output, force, mode,
         };
-        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
+        shared.AddTo(command);
+        command.SetAction(result => CommonOptions.Run(shared.DeviceName(result), () =>
         {
             var first = result.GetValue(lba);
             var blocks = result.GetValue(count);
             var file = result.GetValue(output);
-            var asJson = result.GetValue(json);
+            var asJson = result.GetValue(shared.Json);
             CheckRange(first, blocks);
             if (file is null)
                 CheckInline(blocks, asJson);
@@ -78,7 +65,7 @@ internal static class CardCommands
 
             // Before the controller: a file that cannot be created must not cost a bring-up (or a --bind).
             using var sink = file is null ? null : OutputFile.Create(file.FullName, result.GetValue(force));
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed) with { Retries = result.GetValue(retries) },
+            return WithCard(shared.Session(result),
                 context => ReadBody(context, first, blocks, transfer, sink, asJson),
                 onFailure: () => sink?.Discard());
         }));
@@ -87,26 +74,19 @@ internal static class CardCommands
 
     public static Command CreateWrite()
     {
-        var device = CommonOptions.Device();
+        var shared = new SharedOptions(retries: true);
         var lba = new Option<long>("--lba") { Description = "First block (512 bytes each).", Required = true };
         var input = new Option<FileInfo?>("--in") { Description = "Write this file; its length must be a whole number of 512-byte blocks (and --count blocks, if given)." };
         var pattern = new Option<string?>("--pattern") { Description = "Instead of --in: fill --count blocks with this text, repeated (each block starts with it)." };
         var count = new Option<int>("--count") { Description = "Blocks to write with --pattern; with --in, checked against the file's length.", DefaultValueFactory = _ => 1 };
         var mode = Mode("pio, sdma or adma2 (DMA through the IOMMU; with --noiommu by physical address, from a 2 MiB huge page).");
         var allowWrite = new Option<bool>("--allow-write") { Description = "Required: writing destroys what the card held there." };
-        var json = CommonOptions.Json();
-        var noIommu = CommonOptions.NoIommu();
-        var bind = CommonOptions.BindForCommand();
-        var poll = Poll();
-        var iommufd = UseIommufd();
-        var blockCount = BlockCount();
-        var maxSpeed = MaxSpeed();
-        var retries = Retries();
         var command = new Command("write", "Bring the card up and write blocks (PIO, SDMA or ADMA2). Refused without --allow-write, and on a card whose write-protect switch or CSD write protection is set.")
         {
-            device, lba, input, pattern, count, mode, allowWrite, json, noIommu, bind, poll, iommufd, blockCount, maxSpeed, retries,
+            lba, input, pattern, count, mode, allowWrite,
         };
-        command.SetAction(result => CommonOptions.Run(result.GetValue(device), () =>
+        shared.AddTo(command);
+        command.SetAction(result => CommonOptions.Run(shared.DeviceName(result), () =>
         {
             if (!result.GetValue(allowWrite))
             {
@@ -140,8 +120,8 @@ internal static class CardCommands
             }
 
             var transfer = ParseMode(result.GetValue(mode));
-            return WithCard(Session(result, device, noIommu, bind, poll, iommufd, blockCount, maxSpeed) with { AllowWrite = true, Retries = result.GetValue(retries) },
-                context => WriteBody(context, first, blocks, transfer, fill, result.GetValue(json)));
+            return WithCard(shared.Session(result) with { AllowWrite = true },
+                context => WriteBody(context, first, blocks, transfer, fill, result.GetValue(shared.Json)));
         }));
         return command;
     }
@@ -271,7 +251,7 @@ internal static class CardCommands
         return Timed(context, mode, count, dma => context.Card.WriteBlocks(lba, count, source, mode, dma, progress));
     }
 
-    /// <summary>The option's spelling of a block-count mode.</summary>
+    /// <summary>The option's spelling of a block-count mode (--block-count takes these and only these).</summary>
     internal static string Name(SdBlockCountMode mode) => mode switch
     {
         SdBlockCountMode.AutoCmd12 => "cmd12",
@@ -288,55 +268,6 @@ internal static class CardCommands
 
     private static SdhciTransferMode ParseMode(string? mode) =>
         mode switch { "sdma" => SdhciTransferMode.Sdma, "adma2" => SdhciTransferMode.Adma2, _ => SdhciTransferMode.Pio };
-
-    /// <summary>How often a failed block command is retried (after line resets, CMD13 and CMD12 where needed).</summary>
-    private static Option<int> Retries()
-    {
-        var option = new Option<int>("--retries")
-        {
-            Description = $"Retries of a block command after a CRC, end-bit, index, timeout, ADMA or auto-CMD12 error, each after resetting the CMD/DAT lines, " +
-                          $"CMD13 and (when the card is still sending or receiving) CMD12; 0 fails on the first error. A removed card is never retried. Default {SdCardOptions.DefaultRetries}, as Linux.",
-            DefaultValueFactory = _ => SdCardOptions.DefaultRetries,
-        };
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > 100)
-                result.AddError("--retries must be 0 to 100");
-        });
-        return option;
-    }
-
-    private static Option<string> BlockCount()
-    {
-        var option = new Option<string>("--block-count")
-        {
-            Description = "How multi-block commands end: cmd23 (SET_BLOCK_COUNT first: the card stops by itself), cmd12 (the controller's auto-CMD12 after the last block), " +
-                          "or auto (cmd23 when the card's SCR lists it, else cmd12). cmd23 is tried even if the SCR does not list it.",
-            DefaultValueFactory = _ => "auto",
-        };
-        option.AcceptOnlyFromAmong("auto", "cmd12", "cmd23");
-        return option;
-    }
-
-    private static CardSession Session(ParseResult result, Argument<string> device, Option<bool> noIommu, Option<bool> bind, Option<bool> poll, Option<bool> iommufd,
-        Option<string> blockCount, Option<string> maxSpeed) =>
-        new(result.GetValue(device)!, result.GetValue(noIommu), result.GetValue(bind), result.GetValue(poll), result.GetValue(iommufd),
-            BlockCount: result.GetValue(blockCount) switch { "cmd12" => SdBlockCountMode.AutoCmd12, "cmd23" => SdBlockCountMode.Cmd23, _ => SdBlockCountMode.Auto },
-            MaxSpeed: ParseSpeed(result.GetValue(maxSpeed)));
-
-    /// <summary>The bus speed cap; its values are <see cref="SdBusSpeeds.Key"/> of each mode the driver brings up, slowest first.</summary>
-    private static Option<string> MaxSpeed()
-    {
-        var option = new Option<string>("--max-speed")
-        {
-            Description = "The fastest bus speed mode to try: default (25 MHz), high (High Speed, 50 MHz, after a CMD6 switch), sdr50 (UHS-I, 100 MHz) or sdr104 " +
-                          "(UHS-I, 208 MHz): the UHS-I modes need a host with 1.8 V and SDR50/SDR104 in its capabilities and a card that accepts 1.8 V (CMD11), " +
-                          "then tuning (CMD19). Default: sdr104, the fastest that works; init says which mode it chose and why.",
-            DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.Sdr104),
-        };
-        option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBusSpeed>().Select(SdBusSpeeds.Key)]);
-        return option;
-    }
 
     internal static SdBusSpeed ParseSpeed(string? key) =>
         Enum.GetValues<SdBusSpeed>().FirstOrDefault(speed => SdBusSpeeds.Key(speed) == key, SdBusSpeed.Sdr104);
@@ -441,13 +372,96 @@ internal static class CardCommands
         }
     }
 
-    private static Option<bool> Poll() => new("--poll") { Description = "Poll the interrupt status instead of waiting for interrupts." };
-
-    private static Option<bool> UseIommufd() => new("--iommufd") { Description = "Open the controller through its VFIO device cdev and /dev/iommu (kernels with IOMMUFD) instead of its group." };
-
     private static IDmaSpace RequireDma(ControllerSession session) =>
         session.DmaSpace ?? session.Device.PhysicalDmaSpace ?? throw new VfioException("map DMA", session.Device.Name, Vfio.Native.Errno.EPERM,
             "The device has no DMA address space; use --mode pio.");
+
+    /// <summary>
+    /// The device and the options init, read and write share, declared once: each command makes one,
+    /// adds it after its own options (so --help lists a command's own first) and reads it back into a
+    /// <see cref="CardSession"/>. Only read and write take --retries: init moves no blocks.
+    /// </summary>
+    private sealed class SharedOptions(bool retries)
+    {
+        public Argument<string> Device { get; } = CommonOptions.Device();
+
+        public Option<bool> Json { get; } = CommonOptions.Json();
+
+        public Option<bool> NoIommu { get; } = CommonOptions.NoIommu();
+
+        public Option<bool> Bind { get; } = CommonOptions.BindForCommand();
+
+        public Option<bool> Poll { get; } = new("--poll") { Description = "Poll the interrupt status instead of waiting for interrupts." };
+
+        public Option<bool> Iommufd { get; } = new("--iommufd") { Description = "Open the controller through its VFIO device cdev and /dev/iommu (kernels with IOMMUFD) instead of its group." };
+
+        public Option<string> BlockCount { get; } = BlockCountOption();
+
+        public Option<string> MaxSpeed { get; } = MaxSpeedOption();
+
+        public Option<int>? Retries { get; } = retries ? RetriesOption() : null;
+
+        public void AddTo(Command command)
+        {
+            command.Add(Device);
+            foreach (var option in (ReadOnlySpan<Option>)[Json, NoIommu, Bind, Poll, Iommufd, BlockCount, MaxSpeed])
+                command.Add(option);
+            if (Retries is not null)
+                command.Add(Retries);
+        }
+
+        public string DeviceName(ParseResult result) => result.GetValue(Device)!;
+
+        public CardSession Session(ParseResult result) =>
+            new(DeviceName(result), result.GetValue(NoIommu), result.GetValue(Bind), result.GetValue(Poll), result.GetValue(Iommufd),
+                BlockCount: Enum.GetValues<SdBlockCountMode>().FirstOrDefault(mode => Name(mode) == result.GetValue(BlockCount), SdBlockCountMode.Auto),
+                MaxSpeed: ParseSpeed(result.GetValue(MaxSpeed)),
+                Retries: Retries is null ? SdCardOptions.DefaultRetries : result.GetValue(Retries));
+
+        /// <summary>How often a failed block command is retried (after line resets, CMD13 and CMD12 where needed).</summary>
+        private static Option<int> RetriesOption()
+        {
+            var option = new Option<int>("--retries")
+            {
+                Description = $"Retries of a block command after a CRC, end-bit, index, timeout, ADMA or auto-CMD12 error, each after resetting the CMD/DAT lines, " +
+                              $"CMD13 and (when the card is still sending or receiving) CMD12; 0 fails on the first error. A removed card is never retried. Default {SdCardOptions.DefaultRetries}, as Linux.",
+                DefaultValueFactory = _ => SdCardOptions.DefaultRetries,
+            };
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() is < 0 or > 100)
+                    result.AddError("--retries must be 0 to 100");
+            });
+            return option;
+        }
+
+        /// <summary>How multi-block commands end; its values are <see cref="Name(SdBlockCountMode)"/> of each mode.</summary>
+        private static Option<string> BlockCountOption()
+        {
+            var option = new Option<string>("--block-count")
+            {
+                Description = "How multi-block commands end: cmd23 (SET_BLOCK_COUNT first: the card stops by itself), cmd12 (the controller's auto-CMD12 after the last block), " +
+                              "or auto (cmd23 when the card's SCR lists it, else cmd12). cmd23 is tried even if the SCR does not list it.",
+                DefaultValueFactory = _ => "auto",
+            };
+            option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBlockCountMode>().Select(Name)]);
+            return option;
+        }
+
+        /// <summary>The bus speed cap; its values are <see cref="SdBusSpeeds.Key"/> of each mode the driver brings up, slowest first.</summary>
+        private static Option<string> MaxSpeedOption()
+        {
+            var option = new Option<string>("--max-speed")
+            {
+                Description = "The fastest bus speed mode to try: default (25 MHz), high (High Speed, 50 MHz, after a CMD6 switch), sdr50 (UHS-I, 100 MHz) or sdr104 " +
+                              "(UHS-I, 208 MHz): the UHS-I modes need a host with 1.8 V and SDR50/SDR104 in its capabilities and a card that accepts 1.8 V (CMD11), " +
+                              "then tuning (CMD19). Default: sdr104, the fastest that works; init says which mode it chose and why.",
+                DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.Sdr104),
+            };
+            option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBusSpeed>().Select(SdBusSpeeds.Key)]);
+            return option;
+        }
+    }
 
     private sealed record CardSession(string Name, bool NoIommu, bool Bind, bool Poll, bool Iommufd, bool AllowWrite = false,
         SdBlockCountMode BlockCount = SdBlockCountMode.Auto, SdBusSpeed MaxSpeed = SdBusSpeed.Sdr104, int Retries = SdCardOptions.DefaultRetries);

@@ -52,6 +52,7 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
         Assert.Equal("pass", v["case.iommufd_setup.bind_get_info.iommufd"]);
         Assert.Equal("refused EINVAL", v["case.iommufd_setup.repeated_bind.iommufd"]);
         Assert.Equal("VFIO_DEVICE_BIND_IOMMUFD EINVAL", v["detail.iommufd_setup.repeated_bind.iommufd.refusal"]);
+        Assert.Equal("bind ok, bind again EINVAL", v["detail.iommufd_setup.repeated_bind.iommufd.kernel.same_fd"]);
         Assert.StartsWith("not ported: the library has no unbound device", v["case.iommufd_setup.get_info_without_bind.iommufd"], StringComparison.Ordinal);
         Assert.Equal("EINVAL", v["detail.iommufd_setup.get_info_without_bind.iommufd.kernel"]);
         Assert.Equal("EINVAL", v["detail.iommufd_setup.bind_bad_iommufd.iommufd.kernel.minus2"]); // a negative descriptor

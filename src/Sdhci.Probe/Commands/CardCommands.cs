@@ -242,12 +242,7 @@ internal static class CardCommands
     internal static TimeSpan Write(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSource source, IProgress<int>? progress)
     {
         CheckCapacity(context.Info, lba, count);
-        if (context.Card.WriteProtection() is { } protection)
-        {
-            throw new SdhciException(SdhciError.WriteProtected,
-                $"write refused, nothing was sent to the card: {protection}. There is no override: slide the switch, or use another card.");
-        }
-
+        context.Card.ThrowIfWriteProtected();
         return Timed(context, mode, count, dma => context.Card.WriteBlocks(lba, count, source, mode, dma, progress));
     }
 

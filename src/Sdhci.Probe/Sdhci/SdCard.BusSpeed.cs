@@ -1,0 +1,199 @@
+using System.Globalization;
+
+namespace Sdhci.Probe.Sdhci;
+
+/// <content>The bus speed mode: High Speed by CMD6, UHS-I (the 1.8 V switch, SDR50/SDR104 by CMD6, tuning), and the clock that follows.</content>
+public sealed partial class SdCard
+{
+    /// <summary>
+    /// After the bus width: chooses the bus speed mode (UHS-I when the card signals at 1.8 V on a 4-bit bus,
+    /// else High or Default Speed), sets the host's timing for it, then the fastest clock the mode, the
+    /// options and (in Default Speed) the card's TRAN_SPEED allow, and tunes where the mode needs it.
+    /// </summary>
+    /// <returns>The mode, why, the last CMD6 status, and the SD clock now running.</returns>
+    private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status, long ClockHz) SetBusSpeed(ushort rca, Csd csd, Scr scr, bool signalling18)
+    {
+        var (speed, reason, switchStatus) = signalling18 && Host.BusWidth == 4
+            ? SelectUhsMode(csd, scr)
+            : SelectBusSpeed(rca, csd, scr);
+        var target = Math.Min(Options.MaxClockHz, SdBusSpeeds.MaxClockHz(speed));
+        // TRAN_SPEED describes Default Speed; after a switch the card runs at the mode's limit (Linux: hs_max_dtr).
+        if (speed == SdBusSpeed.Default && csd.MaxTransferRateHz > 0)
+            target = Math.Min(target, csd.MaxTransferRateHz);
+        if (SdBusSpeeds.IsUhs(speed) || (signalling18 && speed == SdBusSpeed.High))
+            Host.SetUhsMode(speed);
+        else if (speed == SdBusSpeed.High)
+            Host.SetHighSpeed(true);
+        var clock = Host.SetClock(target);
+        if (speed == SdBusSpeed.Sdr104 || (speed == SdBusSpeed.Sdr50 && Host.Capabilities.UseTuningForSdr50))
+        {
+            if (!Host.ExecuteTuning(out var tries))
+            {
+                throw new SdhciException(SdhciError.Tuning,
+                    $"CMD19 (SEND_TUNING_BLOCK): sampling clock tuning for {SdBusSpeeds.Name(speed)} did not converge in {tries} tuning commands " +
+                    $"(the limit is {SdhciHost.MaxTuningCommands}): Host Control 2 Sampling Clock Select stayed clear. The tuning was reset and the lines too. " +
+                    "On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\"); --max-speed high avoids UHS-I.", 19);
+            }
+
+            reason += string.Create(CultureInfo.InvariantCulture, $"; tuned in {tries} CMD19 (Sampling Clock Select set)");
+        }
+        else if (SdBusSpeeds.IsUhs(speed))
+        {
+            reason += "; no tuning (SDR50 without Capabilities bit 45, Use Tuning for SDR50)";
+        }
+
+        return (speed, reason, switchStatus, clock);
+    }
+
+    /// <summary>
+    /// Chooses the bus speed mode and switches the card to it (SD Physical Layer 4.3.10, CMD6): High Speed
+    /// when the options allow it, the host has High Speed Support (Capabilities bit 21), the card follows
+    /// physical layer 1.10 or later (SCR SD_SPEC) with command class 10 (CSD CCC bit 10), and a CMD6 query
+    /// (mode 0) says function 1 of group 1 is supported and free; then CMD6 mode 1 switches, and must
+    /// report function 1 selected. Otherwise Default Speed, with the first reason that ruled High Speed out.
+    /// The host side (High Speed Enable, the clock) is the caller's. UHS-I (1.8 V, CMD11, SDR50/SDR104
+    /// with tuning) would be further steps here, before High Speed, when the host offers 1.8 V and SDR modes.
+    /// </summary>
+    /// <exception cref="SdhciException">The switch itself (mode 1) failed: the card's timing is then unknown, so the bring-up stops, as Linux's does.</exception>
+    private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status) SelectBusSpeed(ushort rca, Csd csd, Scr scr)
+    {
+        if (Options.MaxBusSpeed < SdBusSpeed.High)
+            return (SdBusSpeed.Default, "capped by the options (--max-speed default)", null);
+        if (!Host.Capabilities.HighSpeed)
+            return (SdBusSpeed.Default, "the host lacks High Speed support (Capabilities bit 21 is clear)", null);
+        if (scr.SdSpec < 1)
+            return (SdBusSpeed.Default, $"the card follows physical layer {scr.SpecVersion} (SCR SD_SPEC 0), which has no CMD6 (SWITCH_FUNC, from 1.10)", null);
+        if ((csd.CommandClasses & (1 << 10)) == 0)
+            return (SdBusSpeed.Default, $"the card lacks command class 10, switch (CSD CCC 0x{csd.CommandClasses:x3}): no CMD6 (SWITCH_FUNC)", null);
+
+        SdSwitchStatus query;
+        try
+        {
+            query = SwitchFunction(SdSwitchStatus.AccessModeArgument(false, SdBusSpeed.High));
+        }
+        catch (SdhciException e) when (e.Error == SdhciError.CommandTimeout)
+        {
+            // A card that does not know CMD6 stays silent and reports ILLEGAL_COMMAND in its next R1: CMD13 takes it.
+            TakeStaleStatus(rca);
+            return (SdBusSpeed.Default, "the card did not answer CMD6 (SWITCH_FUNC) although its CSD lists command class 10", null);
+        }
+
+        if (!query.Supports(1, (int)SdBusSpeed.High))
+            return (SdBusSpeed.Default, $"the card does not offer High Speed (CMD6 function group 1 supports 0x{query.Support(1):x4}, bit 1 clear)", query);
+        if (query.Selected(1) != (int)SdBusSpeed.High)
+            return (SdBusSpeed.Default, $"the card cannot switch to High Speed now (CMD6 query: function group 1 reports 0x{query.Selected(1):x})", query);
+        if (query.Busy(1, (int)SdBusSpeed.High))
+            return (SdBusSpeed.Default, "the card reports High Speed busy (CMD6 query, function group 1 busy status)", query);
+
+        var switched = SwitchFunction(SdSwitchStatus.AccessModeArgument(true, SdBusSpeed.High));
+        if (switched.Selected(1) != (int)SdBusSpeed.High)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"CMD6 (SWITCH_FUNC): the card offered High Speed but the switch reports function 0x{switched.Selected(1):x} for group 1 ({switched.RawHex}).", 6);
+        }
+
+        return (SdBusSpeed.High, "card and host support it", switched);
+    }
+
+    /// <summary>
+    /// The signal voltage switch, SD Host Controller 3.00, 3.6.1 (Signal Voltage Switch Procedure) and Physical
+    /// Layer 3.01, 4.2.4.2: CMD11 (VOLTAGE_SWITCH) and its R1; stop the SD clock; DAT[3:0] must read low (the card
+    /// drives them while it switches); 1.8V Signaling Enable, which must stay set; 5 ms; the SD clock again; after
+    /// 1 ms DAT[3:0] must read high, the card's sign that it switched.
+    /// </summary>
+    /// <returns>Null when the card signals at 1.8 V now; otherwise what failed, and the caller power-cycles the card.</returns>
+    private string? SwitchVoltage()
+    {
+        uint status;
+        try
+        {
+            status = Host.SendCommand(11, 0, SdResponseType.R1).Value;
+        }
+        catch (SdhciException e) when (e.Error is not (SdhciError.CardRemoved or SdhciError.NoCard or SdhciError.ControllerNotResponding))
+        {
+            return $"CMD11 failed: {e.Message}";
+        }
+
+        if (((SdCardStatus)status & SdCardStatusInfo.Errors) != 0)
+            return $"CMD11 answered with {SdCardStatusInfo.DescribeErrors(status)} (status 0x{status:x8})";
+        Host.EnableSdClock(false);
+        var low = Host.DatLineLevels;
+        if (low != 0)
+            return $"DAT[3:0] read 0x{low:x} with the clock stopped after CMD11, not 0: the card did not start the switch";
+        if (!Host.SetSignalling18V(true))
+            return "Host Control 2 1.8V Signaling Enable did not stay set: the host's regulator did not switch";
+        Thread.Sleep(Options.VoltageSwitchDelay);
+        if (!Host.Signalling18V)
+            return "1.8V Signaling Enable cleared itself within 5 ms: the host's regulator did not hold 1.8 V";
+        Host.EnableSdClock(true);
+        Thread.Sleep(TimeSpan.FromMilliseconds(1));
+        var high = Host.DatLineLevels;
+        return high == 0xF ? null : $"DAT[3:0] read 0x{high:x} 1 ms after the clock restarted, not 0xf: the card did not finish the switch";
+    }
+
+    /// <summary>
+    /// The UHS-I mode at 1.8 V (Physical Layer 3.01, 4.2.4.1 Figure 4-6, and 4.3.10): a CMD6 query; the fastest
+    /// of SDR104 and SDR50 that the card offers, the host supports (Capabilities bits 32, 33) and the options
+    /// allow; the current limit (group 4) the card offers up to the host's Maximum Current for 1.8 V (0x48 bits
+    /// 23:16; 200 mA when the host does not say); driver strength (group 3) left at Type B, the default, since
+    /// any other is a board's choice (Linux: fixed-drv-type). One CMD6 switch sets both; it must report them.
+    /// Falls back to SDR25 (High Speed timing at 1.8 V) when the card offers neither SDR mode.
+    /// </summary>
+    private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status) SelectUhsMode(Csd csd, Scr scr)
+    {
+        if ((csd.CommandClasses & (1 << 10)) == 0 || scr.SdSpec < 1)
+            return (SdBusSpeed.Default, "the card accepted 1.8 V but has no CMD6 (command class 10): SDR12", null);
+        var query = SwitchFunction(SdSwitchStatus.UhsArgument(false, SdBusSpeed.Sdr104, 0xF, 0xF));
+        SdBusSpeed? chosen = null;
+        foreach (var mode in (ReadOnlySpan<SdBusSpeed>)[SdBusSpeed.Sdr104, SdBusSpeed.Sdr50])
+        {
+            var host = mode == SdBusSpeed.Sdr104 ? Host.Capabilities.Sdr104 : Host.Capabilities.Sdr50;
+            if (mode <= Options.MaxBusSpeed && host && query.Supports(1, (int)mode) && !query.Busy(1, (int)mode))
+            {
+                chosen = mode;
+                break;
+            }
+        }
+
+        var speed = chosen ?? SdBusSpeed.High;
+        var why = chosen is null
+            ? $"the card offers no SDR50 or SDR104 the host and options allow (CMD6 group 1 supports 0x{query.Support(1):x4}): SDR25"
+            : speed == SdBusSpeed.Sdr50 && Options.MaxBusSpeed < SdBusSpeed.Sdr104 ? "capped by the options (--max-speed sdr50)"
+            : speed == SdBusSpeed.Sdr50 && !Host.Capabilities.Sdr104 ? "the host lacks SDR104 (Capabilities bit 33 is clear)"
+            : speed == SdBusSpeed.Sdr50 ? $"the card does not offer SDR104 (CMD6 group 1 supports 0x{query.Support(1):x4})"
+            : "card and host support it";
+
+        // Group 4: the largest of 800, 600, 400 mA the card offers and the host's 1.8 V supply allows, else 200 mA.
+        var hostMilliamps = (int)((Host.MaximumCurrent >> 16) & 0xFF) * 4;
+        var limit = 0;
+        for (var function = 3; function > 0 && chosen is not null; function--)
+        {
+            if (query.Supports(4, function) && hostMilliamps >= 200 * (function + 1))
+            {
+                limit = function;
+                break;
+            }
+        }
+
+        var switched = SwitchFunction(SdSwitchStatus.UhsArgument(true, speed, 0xF, chosen is null ? 0xF : limit));
+        if (switched.Selected(1) != (int)speed)
+        {
+            throw new SdhciException(SdhciError.UnusableCard,
+                $"CMD6 (SWITCH_FUNC): the card offered {SdBusSpeeds.Name(speed)} but the switch reports function 0x{switched.Selected(1):x} for group 1 ({switched.RawHex}).", 6);
+        }
+
+        var current = chosen is null ? "" : switched.Selected(4) is var got and >= 0 and <= 3
+            ? string.Create(CultureInfo.InvariantCulture, $"; current limit {200 * (got + 1)} mA (host allows {(hostMilliamps == 0 ? "an unstated amount" : $"{hostMilliamps} mA")} at 1.8 V)")
+            : $"; current limit unchanged (CMD6 group 4 reports 0x{switched.Selected(4):x})";
+        return (speed, $"{why}; 1.8 V signalling (CMD11), driver strength Type B (the default){current}", switched);
+    }
+
+    /// <summary>CMD6 with its 64-byte status read through the data port (an addressed data transfer command, R1).</summary>
+    private SdSwitchStatus SwitchFunction(uint argument)
+    {
+        var block = new byte[SdSwitchStatus.Length];
+        CheckStatus(6, false, Host.SendCommand(6, argument, SdResponseType.R1,
+            new SdhciDataTransfer(SdhciTransferDirection.Read, SdSwitchStatus.Length, 1, block)).Value);
+        return SdSwitchStatus.Parse(block);
+    }
+}

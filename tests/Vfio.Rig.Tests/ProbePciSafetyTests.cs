@@ -40,7 +40,8 @@ public sealed class ProbePciSafetyTests(ITestOutputHelper output)
                            $"{State}; {Probe} status {Device}; {Probe} unbind {Device} --restore; {State}"),
             // Blocks are written in order: find the first one that is not the pattern (a binary search,
             // 15 reads), then hash what comes before it and what comes after, for the host to check.
-            ("card", $"sleep 1; {patternBlock}; " +
+            // sdhci-pci finds the card a moment after it takes the controller back: wait for the node.
+            ("card", $"i=0; while [ ! -e /dev/mmcblk0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; {patternBlock}; " +
                      $"echo head=$(dd if=/dev/mmcblk0 bs=512 skip={First - Margin} count={Margin} 2>/dev/null | sha256sum | cut -d' ' -f1); " +
                      $"echo tail=$(dd if=/dev/mmcblk0 bs=512 skip={First + Count} count={Margin} 2>/dev/null | sha256sum | cut -d' ' -f1); " +
                      $"lo=0; hi={Count}; while [ $lo -lt $hi ]; do mid=$(((lo + hi) / 2)); " +

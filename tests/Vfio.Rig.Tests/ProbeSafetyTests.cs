@@ -12,6 +12,10 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
 {
     private const string Probe = "/payload/sdhci-probe", Device = "ff170000.mmc", Sys = "/sys/bus/platform/devices/ff170000.mmc";
 
+    /// <summary>sdhci-arasan finds the card a moment after it takes the controller back (the mmc core
+    /// scans for it in the background): wait up to 10 s for the node before using the card.</summary>
+    private const string WaitForCard = "i=0; while [ ! -e /dev/mmcblk1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done";
+
     /// <summary>A refused probe command, then its exit code, the driver and how many records exist.</summary>
     private static string Refused(string command) => $"{Rig.Refused(command, Sys)}; echo records=$(ls /run/vfio-net 2>/dev/null | wc -l)";
 
@@ -33,11 +37,11 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
             // SIGKILL mid-command: nothing of the process runs, so only the record can say what to undo.
             ("kill-read", Killed($"{Probe} read {Device} --bind --noiommu --count 60000 --out /tmp/k.bin")),
             ("kill-irq", Killed($"{Probe} irq {Device} --bind --noiommu --count 100000000")),
-            ("after-kills", "echo after=$(sha256sum < /dev/mmcblk1)"),
+            ("after-kills", $"{WaitForCard}; echo after=$(sha256sum < /dev/mmcblk1)"),
             ("not-sd", Rig.Refused($"{Probe} bind ff000000.serial --noiommu", "/sys/bus/platform/devices/ff000000.serial")),
             ("bind", $"{Probe} bind {Device} --noiommu && ls /run/vfio-net && {Probe} status"),
             ("unbind", $"{Probe} unbind {Device} --restore && echo records=$(ls /run/vfio-net 2>/dev/null | wc -l) && readlink {Sys}/driver"),
-            ("swap", $"mkswap /dev/mmcblk1 >/dev/null && swapon /dev/mmcblk1 && " + Refused($"{Probe} bind {Device} --noiommu")),
+            ("swap", $"{WaitForCard}; mkswap /dev/mmcblk1 >/dev/null && swapon /dev/mmcblk1 && " + Refused($"{Probe} bind {Device} --noiommu")),
             ("force", $"{Probe} bind {Device} --noiommu --force; echo rc=$?; swapoff /dev/mmcblk1 2>/dev/null; {Probe} unbind {Device} --restore; readlink {Sys}/driver"));
         Rig.Log(output, steps);
 

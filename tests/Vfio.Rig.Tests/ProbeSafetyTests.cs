@@ -41,6 +41,10 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
             ("not-sd", Rig.Refused($"{Probe} bind ff000000.serial --noiommu", "/sys/bus/platform/devices/ff000000.serial")),
             ("bind", $"{Probe} bind {Device} --noiommu && ls /run/vfio-net && {Probe} status"),
             ("unbind", $"{Probe} unbind {Device} --restore && echo records=$(ls /run/vfio-net 2>/dev/null | wc -l) && readlink {Sys}/driver"),
+            // Another process holds the device: unbind says who and leaves it, instead of waiting in the kernel.
+            ("held", $"{Probe} bind {Device} --noiommu >/dev/null && ({Probe} irq {Device} --noiommu --count 100000000 >/dev/null 2>&1 &); sleep 3; " +
+                     $"{Probe} unbind {Device} --restore; echo rc=$?; readlink {Sys}/driver; kill $(pidof sdhci-probe); sleep 1; " +
+                     $"{Probe} unbind {Device} --restore && readlink {Sys}/driver"),
             ("swap", $"{WaitForCard}; mkswap /dev/mmcblk1 >/dev/null && swapon /dev/mmcblk1 && " + Refused($"{Probe} bind {Device} --noiommu")),
             ("force", $"{Probe} bind {Device} --noiommu --force; echo rc=$?; swapoff /dev/mmcblk1 2>/dev/null; {Probe} unbind {Device} --restore; readlink {Sys}/driver"));
         Rig.Log(output, steps);
@@ -79,6 +83,12 @@ public sealed class ProbeSafetyTests(ITestOutputHelper output)
         Assert.Equal(0, steps["unbind"].ExitCode);
         Assert.Contains("records=0", steps["unbind"].Output, StringComparison.Ordinal);
         Assert.EndsWith("/drivers/sdhci-arasan", steps["unbind"].Output.Trim(), StringComparison.Ordinal);
+
+        var held = steps["held"].Output;
+        Assert.Contains("rc=4", held, StringComparison.Ordinal);
+        Assert.Matches(@"in use: pid \d+ \(sdhci-probe\)", held);
+        Assert.Contains("/drivers/vfio-platform\n", held, StringComparison.Ordinal); // left as it was while held
+        Assert.EndsWith("/drivers/sdhci-arasan", held.Trim(), StringComparison.Ordinal); // given back once it was let go
 
         Rig.AssertRefused(Trim(steps["swap"]), 4, "sdhci-arasan", $"{card} is swap");
 

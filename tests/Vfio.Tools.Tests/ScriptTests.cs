@@ -158,6 +158,20 @@ public sealed class ScriptTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("--ram-mib", "100", "--ram-mib needs MiB from 256 to 6144")]
+    [InlineData("--ram-mib", "lots", "--ram-mib needs MiB from 256 to 6144")]
+    [InlineData("--card-mib", "3000", "--card-mib needs a power of two")]
+    [InlineData("--card-spec", "4", "--card-spec needs 1, 2 or 3")]
+    public void A_bad_run_option_is_refused_before_anything_is_built_or_booted(string option, string value, string message)
+    {
+        var result = RunWith([], Rig, "run", "arm64", option, value, "--", "true");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("build", result.Stdout + result.Stderr, StringComparison.OrdinalIgnoreCase); // checked first
+    }
+
     private static string Rig => Path.Combine(Repository.Root, "tools", "vm", "rig");
 
     private (int ExitCode, string Stdout, string Stderr) RunWith(string[] hidden, string script, params string[] args) =>

@@ -114,6 +114,7 @@ public class Adma64Tests
 
         Assert.Contains("Capabilities bit 28 is clear", error.Message, StringComparison.Ordinal);
         Assert.Contains("below 4 GiB", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Use ADMA2", error.Message, StringComparison.Ordinal); // ADMA2 is what failed
         Assert.Equal(before, rig.Fake.Commands.Count);                                  // refused before the command
         Assert.Empty(rig.Fake.AdmaDescriptors);
     }
@@ -127,6 +128,7 @@ public class Adma64Tests
         var error = Assert.Throws<ArgumentException>(() => rig.Card.ReadBlocks(0, 8, SdhciTransferMode.Sdma, dma));
 
         Assert.Contains("SDMA takes 32-bit addresses", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Use ADMA2, which reaches it with 64-bit addresses", error.Message, StringComparison.Ordinal); // the fix that works here
     }
 
     [Fact]

@@ -206,13 +206,13 @@ internal static class CardCommands
             sink = (at, span) => span.CopyTo(inline.AsSpan((int)(at - first) * SdCard.BlockSize));
         }
 
-        var elapsed = Read(context, first, blocks, transfer, sink, Progress(blocks, context.Stop, quiet: asJson));
+        var timing = Read(context, first, blocks, transfer, sink, Progress(blocks, context.Stop, quiet: asJson));
         file?.Commit();
         var bytes = (long)blocks * SdCard.BlockSize;
         if (asJson)
-            CommonOptions.WriteJson(Report(context, "read", first, blocks, transfer, elapsed, file?.Path, inline), ProbeJson.Default.TransferReport);
+            CommonOptions.WriteJson(Report(context, "read", first, blocks, transfer, timing, file?.Path, inline), ProbeJson.Default.TransferReport);
         else if (file is not null)
-            Console.Error.WriteLine($"{blocks} blocks from LBA {first} ({bytes} bytes) written to {file.Path}; {Rate(bytes, elapsed)}");
+            Console.Error.WriteLine($"{blocks} blocks from LBA {first} ({bytes} bytes) written to {file.Path}; {Rate(bytes, timing)}");
         else
             Console.Write(HexDump(inline, first * SdCard.BlockSize));
         return ExitCodes.Ok;
@@ -221,17 +221,17 @@ internal static class CardCommands
     /// <summary>The write after bring-up, a command's blocks at a time from <paramref name="source"/>.</summary>
     internal static int WriteBody(CardContext context, long first, int blocks, SdhciTransferMode transfer, SdBlockSource source, bool asJson)
     {
-        var elapsed = Write(context, first, blocks, transfer, source, Progress(blocks, context.Stop, quiet: asJson));
+        var timing = Write(context, first, blocks, transfer, source, Progress(blocks, context.Stop, quiet: asJson));
         var bytes = (long)blocks * SdCard.BlockSize;
         if (asJson)
-            CommonOptions.WriteJson(Report(context, "write", first, blocks, transfer, elapsed, null, null), ProbeJson.Default.TransferReport);
+            CommonOptions.WriteJson(Report(context, "write", first, blocks, transfer, timing, null, null), ProbeJson.Default.TransferReport);
         else
-            Console.Error.WriteLine($"{blocks} blocks ({bytes} bytes) written at LBA {first}; {Rate(bytes, elapsed)}");
+            Console.Error.WriteLine($"{blocks} blocks ({bytes} bytes) written at LBA {first}; {Rate(bytes, timing)}");
         return ExitCodes.Ok;
     }
 
     /// <summary>Reads <paramref name="count"/> blocks into <paramref name="sink"/>, a command at a time, after checking the card's size.</summary>
-    internal static TimeSpan Read(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSink sink, IProgress<int>? progress)
+    internal static TransferTiming Read(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSink sink, IProgress<int>? progress)
     {
         CheckCapacity(context.Info, lba, count);
         return Timed(context, mode, count, dma => context.Card.ReadBlocks(lba, count, sink, mode, dma, progress));
@@ -239,7 +239,7 @@ internal static class CardCommands
 
     /// <summary>Writes <paramref name="count"/> blocks from <paramref name="source"/> after checking the card's size and write protection.</summary>
     /// <exception cref="SdhciException"><see cref="SdhciError.WriteProtected"/>, before any command reaches the card.</exception>
-    internal static TimeSpan Write(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSource source, IProgress<int>? progress)
+    internal static TransferTiming Write(CardContext context, long lba, int count, SdhciTransferMode mode, SdBlockSource source, IProgress<int>? progress)
     {
         CheckCapacity(context.Info, lba, count);
         context.Card.ThrowIfWriteProtected();
@@ -272,13 +272,13 @@ internal static class CardCommands
     /// card engine splits long transfers to fit it); whatever happens in <paramref name="run"/>, the
     /// controller's DMA is stopped by a data-line reset before the window is unmapped and freed.
     /// </summary>
-    internal static TimeSpan Timed(CardContext context, SdhciTransferMode transfer, int blocks, Action<IDmaMemory?> run)
+    internal static TransferTiming Timed(CardContext context, SdhciTransferMode transfer, int blocks, Action<IDmaMemory?> run)
     {
         if (transfer == SdhciTransferMode.Pio)
         {
             var start = Stopwatch.GetTimestamp();
             run(null);
-            return Stopwatch.GetElapsedTime(start);
+            return new(Stopwatch.GetElapsedTime(start), null);
         }
 
         var allocate = context.AllocateDma ?? throw new ArgumentException($"--mode {transfer.ToString().ToLowerInvariant()}: this controller has no DMA memory here; use --mode pio");
@@ -288,7 +288,7 @@ internal static class CardCommands
         {
             var begin = Stopwatch.GetTimestamp();
             run(memory);
-            return Stopwatch.GetElapsedTime(begin);
+            return new(Stopwatch.GetElapsedTime(begin), memory.DeviceAddress);
         }
         finally
         {
@@ -335,18 +335,26 @@ internal static class CardCommands
     /// <summary>DMA memory of controllers that would not reset: referenced here so nothing frees it.</summary>
     private static readonly List<IOwnedDmaMemory> Abandoned = [];
 
-    private static TransferReport Report(CardContext context, string direction, long lba, int blocks, SdhciTransferMode mode, TimeSpan elapsed,
+    private static TransferReport Report(CardContext context, string direction, long lba, int blocks, SdhciTransferMode mode, TransferTiming timing,
         string? file, byte[]? data)
     {
         var bytes = (long)blocks * SdCard.BlockSize;
+        var seconds = timing.Elapsed.TotalSeconds;
         var adma = mode == SdhciTransferMode.Adma2 ? SdhciHost.Describe(context.Card.Host.Adma2Format) : null;
         return new(context.Device, direction, lba, blocks, bytes, mode.ToString().ToLowerInvariant(), adma, Name(context.Info.BlockCountMode),
-            Math.Round(context.BringUp.TotalSeconds, 6), Math.Round(elapsed.TotalSeconds, 6), Math.Round(bytes / Math.Max(elapsed.TotalSeconds, 1e-9)),
-            file, data is null ? null : Convert.ToBase64String(data), CardReport.From(context.Info, context.Card.Host));
+            Math.Round(context.BringUp.TotalSeconds, 6), Math.Round(seconds, 6), Math.Round(bytes / Math.Max(seconds, 1e-9)),
+            Hex(timing.DmaAddress), file, data is null ? null : Convert.ToBase64String(data), CardReport.From(context.Info, context.Card.Host));
     }
 
-    private static string Rate(long bytes, TimeSpan elapsed) =>
-        string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds:0.###} s, {bytes / 1e6 / Math.Max(elapsed.TotalSeconds, 1e-9):0.##} MB/s");
+    private static string? Hex(ulong? address) => address is { } a ? string.Create(CultureInfo.InvariantCulture, $"0x{a:x}") : null;
+
+    /// <summary>The time and, for DMA, where the DMA memory was (the IOVA, or without an IOMMU the physical address).</summary>
+    private static string Rate(long bytes, TransferTiming timing)
+    {
+        var seconds = timing.Elapsed.TotalSeconds;
+        var rate = string.Create(CultureInfo.InvariantCulture, $"{seconds:0.###} s, {bytes / 1e6 / Math.Max(seconds, 1e-9):0.##} MB/s");
+        return timing.DmaAddress is null ? rate : $"{rate}; DMA memory at {Hex(timing.DmaAddress)}";
+    }
 
     /// <summary><paramref name="count"/> blocks, each filled with <paramref name="text"/> repeated from its start.</summary>
     internal static byte[] PatternBlocks(string text, int count)
@@ -696,4 +704,7 @@ internal interface IOwnedDmaMemory : IDmaMemory, IDisposable;
 
 /// <summary>What a card command's body works with: the device's name, the card brought up, how long that took,
 /// where DMA memory comes from (null: PIO only), and the token the signals cancel.</summary>
+/// <summary>How long a transfer took (without the bring-up) and, for DMA, the device address of its DMA memory.</summary>
+internal readonly record struct TransferTiming(TimeSpan Elapsed, ulong? DmaAddress);
+
 internal sealed record CardContext(string Device, SdCard Card, SdCardInfo Info, TimeSpan BringUp, Func<int, IOwnedDmaMemory>? AllocateDma, CancellationToken Stop);

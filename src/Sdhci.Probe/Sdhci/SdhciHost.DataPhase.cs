@@ -104,8 +104,10 @@ public sealed partial class SdhciHost
                 : !Options.Allow64BitDma ? "64-bit ADMA2 is turned off (SdhciHostOptions.Allow64BitDma), so ADMA2 takes 32-bit addresses"
                 : Version4Mode ? "in version 4 mode this controller has no 64-bit addressing (Capabilities bit 27 is clear), so ADMA2 takes 32-bit addresses"
                 : "this controller has no 64-bit system bus (Capabilities bit 28 is clear), so ADMA2 takes 32-bit addresses";
-            throw new ArgumentException(
-                $"The DMA memory at 0x{dma.DeviceAddress:x} ends above 4 GiB: {why}. Map it at an IOVA below 4 GiB (or, without an IOMMU, use memory below 4 GiB).", nameof(dma));
+            var fix = engine == "SDMA" && Adma2Format != SdhciAdma2Format.Address32
+                ? "Use ADMA2, which reaches it with 64-bit addresses on this controller, or map the memory at an IOVA below 4 GiB"
+                : "Map it at an IOVA below 4 GiB (or, without an IOMMU, use memory below 4 GiB)";
+            throw new ArgumentException($"The DMA memory at 0x{dma.DeviceAddress:x} ends above 4 GiB: {why}. {fix}.", nameof(dma));
         }
     }
 }

@@ -24,6 +24,34 @@ public class OutputFileTests
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Dev_null_is_taken_as_it_is_and_never_removed_or_replaced(bool commit)
+    {
+        var file = OutputFile.Create("/dev/null", force: false);
+        file.Write(new byte[4096]);
+        if (commit)
+            file.Commit();
+
+        Assert.Null(file.Discard()); // nothing to remove: the program did not create it
+        Assert.Equal(4096, file.Length);
+        Assert.True(File.Exists("/dev/null"));
+        Assert.Equal(0, new FileInfo("/dev/null").Length);
+    }
+
+    [Theory]
+    [InlineData("/dev/zero")]
+    [InlineData("/dev/full")]
+    public void Other_device_nodes_stay_refused(string node)
+    {
+        var error = Assert.Throws<ArgumentException>(() => OutputFile.Create(node, force: true));
+
+        Assert.Contains("refused even with --force", error.Message, StringComparison.Ordinal);
+        Assert.Contains(node, error.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(node));
+    }
+
     [Fact]
     public void An_existing_file_is_refused_without_force_and_left_alone()
     {
@@ -93,15 +121,6 @@ public class OutputFileTests
 
         Assert.Contains("device node", error.Message, StringComparison.Ordinal);
         Assert.True(File.Exists(path));
-    }
-
-    [Fact]
-    public void Device_nodes_are_never_replaced()
-    {
-        var error = Assert.Throws<ArgumentException>(() => OutputFile.Create("/dev/null", force: true));
-
-        Assert.Contains("/dev/null", error.Message, StringComparison.Ordinal);
-        Assert.True(File.Exists("/dev/null"));
     }
 
     [Fact]

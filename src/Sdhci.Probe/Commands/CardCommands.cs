@@ -43,7 +43,7 @@ internal static class CardCommands
         var shared = new SharedOptions(retries: true);
         var lba = new Option<long>("--lba") { Description = "First block (512 bytes each).", DefaultValueFactory = _ => 0 };
         var count = new Option<int>("--count") { Description = $"How many blocks. Without --out at most {MaxInlineBlocks} ({MaxInlineBlocks / 2} KiB).", DefaultValueFactory = _ => 1 };
-        var output = new Option<FileInfo?>("--out") { Description = "Write the blocks to this new file (mode 0600) as they arrive, instead of printing them. Removed again if the read fails." };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the blocks to this new file (mode 0600) as they arrive, instead of printing them. Removed again if the read fails. /dev/null: read and discard them (a timing run)." };
         var force = new Option<bool>("--force") { Description = "Replace an existing --out file (a non-empty regular file; never a symlink, never through one)." };
         var mode = Mode("pio (through the data port), sdma or adma2 (DMA through the IOMMU; with --noiommu by physical address, from a 2 MiB huge page: reserve one in /proc/sys/vm/nr_hugepages).");
         var command = new Command("read", "Bring the card up and read blocks by PIO, SDMA or ADMA2. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop at the next command boundary, reset the controller, " +

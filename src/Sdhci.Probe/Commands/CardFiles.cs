@@ -13,14 +13,19 @@ internal sealed class OutputFile : IDisposable
     // Places where an existing name is a kernel object or a device node, never a file to replace.
     private static readonly string[] SystemTrees = ["/dev/", "/proc/", "/sys/"];
 
+    /// <summary>The one device node --out takes: the blocks are read and thrown away (a timing run).</summary>
+    public const string Discarded = "/dev/null";
+
     private readonly FileStream _stream;
+    private readonly bool _created;
     private bool _committed;
     private bool _discarded;
 
-    private OutputFile(string path, FileStream stream)
+    private OutputFile(string path, FileStream stream, bool created)
     {
         Path = path;
         _stream = stream;
+        _created = created;
     }
 
     /// <summary>The file's full path.</summary>
@@ -33,7 +38,8 @@ internal sealed class OutputFile : IDisposable
     /// Creates <paramref name="path"/>. An existing name is refused (a usage error), unless
     /// <paramref name="force"/> is given and it is a non-empty regular file outside /dev, /proc and /sys:
     /// that one is deleted and the file created anew, so the write never goes through a link. A symlink
-    /// is refused even with <paramref name="force"/>.
+    /// is refused even with <paramref name="force"/>. <see cref="Discarded"/> (/dev/null) is opened as it is, never
+    /// created or removed.
     /// </summary>
     /// <exception cref="ArgumentException">The name exists (without force, or is not a file that may be replaced).</exception>
     /// <exception cref="IOException">The file cannot be created; the message names it.</exception>
@@ -42,6 +48,8 @@ internal sealed class OutputFile : IDisposable
         if (OperatingSystem.IsWindows())
             throw new PlatformNotSupportedException("sdhci-probe runs on Linux.");
         var full = System.IO.Path.GetFullPath(path);
+        if (full == Discarded)
+            return new OutputFile(full, new FileStream(full, FileMode.Open, FileAccess.Write), created: false);
         var existing = new FileInfo(full);
         // FileInfo.Exists is true for a symlink, dangling or not, and LinkTarget names its target without following it.
         if (existing.LinkTarget is { } target)
@@ -78,7 +86,7 @@ internal sealed class OutputFile : IDisposable
                 Access = FileAccess.Write,
                 Share = FileShare.None,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }));
+            }), created: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -109,7 +117,7 @@ internal sealed class OutputFile : IDisposable
     {
         try
         {
-            _stream.Flush(flushToDisk: true);
+            _stream.Flush(flushToDisk: _created);
         }
         catch (IOException e)
         {
@@ -135,6 +143,9 @@ internal sealed class OutputFile : IDisposable
         {
             // Buffered bytes that cannot be written: the file is removed anyway.
         }
+
+        if (!_created)
+            return null;
 
         try
         {

@@ -11,7 +11,20 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
 {
     private const string Sdhci = "0000:00:01.0", Edu = "0000:00:05.0", Nvme = "0000:00:06.0";
 
-    private static readonly string[] DevicePassing = ["device.msix_software_trigger", "device.bar0_msix_table", "device.bar_64bit", "device.reset", "driver.nvme_identify"];
+    private static readonly string[] DevicePassing =
+        ["device.msix_software_trigger", "device.bar0_msix_table", "device.bar_64bit", "device.reset", "driver.nvme_identify", "driver.nvme_read"];
+
+    // driver.nvme_read's blocks (ConformanceRun.ReadLba, ReadBlocks): the kernel's nvme driver reads the same
+    // ones, with O_DIRECT, before the device goes to vfio-pci and after it comes back.
+    private const long ReadLba = 20000;
+    private const int ReadBlocks = 64;
+
+    private const string WaitForDisk = "i=0; while [ ! -b /dev/nvme0n1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done";
+
+    private static readonly string KernelRead = $"dd if=/dev/nvme0n1 bs=512 skip={ReadLba} count={ReadBlocks} iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1";
+
+    /// <summary>The nvme from vfio-pci back to the kernel's nvme driver (what rig-bind-vfio did, undone).</summary>
+    private const string GiveBack = $"echo {Nvme} > /sys/bus/pci/drivers/vfio-pci/unbind && echo > /sys/bus/pci/devices/{Nvme}/driver_override && echo {Nvme} > /sys/bus/pci/drivers_probe";
 
     private static readonly string[] Setup =
     [
@@ -22,7 +35,7 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
     [Fact]
     public void Nvme_on_q35_with_the_Intel_IOMMU()
     {
-        var v = Run("x86_64", Nvme);
+        var v = RunNvme("x86_64");
         Assert.Equal("1b36:0010", v["conformance.pci"]);
         foreach (var mode in new[] { "type1", "type1v2" })
         {
@@ -34,13 +47,13 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
         }
 
         Assert.StartsWith("not applicable: ", v["mode.iommufd"], StringComparison.Ordinal);
-        Assert.Equal("pass 10, refused 0, skipped 0, not applicable 56, not ported 0, failed 0", v["conformance.counts"]);
+        Assert.Equal("pass 12, refused 0, skipped 0, not applicable 60, not ported 0, failed 0", v["conformance.counts"]);
     }
 
     [Fact]
     public void Nvme_on_virt_with_the_SMMUv3_and_the_iommufd_setup_test()
     {
-        var v = Run("arm64-virt", Nvme);
+        var v = RunNvme("arm64-virt");
         Assert.Equal("1b36:0010", v["conformance.pci"]);
         foreach (var mode in new[] { "type1", "type1v2", "iommufd" })
         {
@@ -60,7 +73,7 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
         Assert.StartsWith("not ported: ", v["case.iommufd_setup.attach_detach.iommufd"], StringComparison.Ordinal);
         Assert.Matches(@"^bind ok, attach IOAS \d+ ok, detach ok, attach again ok$", v["detail.iommufd_setup.attach_detach.iommufd.kernel"]);
         Assert.Equal("bind ok, attach IOAS 0xdeadbeef ENOENT", v["detail.iommufd_setup.attach_invalid_ioas.iommufd.kernel"]);
-        Assert.Equal("pass 16, refused 1, skipped 0, not applicable 45, not ported 4, failed 0", v["conformance.counts"]);
+        Assert.Equal("pass 19, refused 1, skipped 0, not applicable 48, not ported 4, failed 0", v["conformance.counts"]);
     }
 
     [Fact]
@@ -107,6 +120,15 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
         }
 
         Assert.Equal("vfio-net", v[$"detail.driver.nvme_identify.{mode}.serial"]);
+        // The namespace read: the image's blocks by its recipe, the kernel's driver before and after.
+        Assert.Equal("32768 blocks of 512 B", v[$"detail.driver.nvme_read.{mode}.namespace"]); // the 16 MiB image
+        Assert.Equal($"{ReadBlocks} from LBA {ReadLba}", v[$"detail.driver.nvme_read.{mode}.blocks"]);
+        Assert.Equal($"VFIO-NET LBA {ReadLba:D8}", v[$"detail.driver.nvme_read.{mode}.first"].TrimEnd());
+        var expected = Rig.CardRecipeHash(ReadLba, ReadBlocks);
+        Assert.Equal($"/tmp/nvme-read.{mode}.bin", v[$"detail.driver.nvme_read.{mode}.file"]);
+        Assert.Equal(expected, v[$"read.{mode}"]);
+        Assert.Equal(expected, v["kernel.before"]);
+        Assert.Equal(expected, v["kernel.after"]);
         Assert.Equal("1b36", v[$"detail.driver.nvme_identify.{mode}.vid"]);
         Assert.Equal("0x0", v[$"detail.device.bar_64bit.{mode}.region1.size"]);
         Assert.Equal("advertised (PCIe DevCap FLR)", v[$"detail.device.reset.{mode}.flr"]);
@@ -124,6 +146,26 @@ public sealed class NvmeConformanceTests(ITestOutputHelper output)
         var vectors = int.Parse(v[$"detail.device.msix_software_trigger.{mode}.vectors"], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(vectors > 1, $"{vectors} MSI-X vectors");
         Assert.Equal((vectors * (vectors + 1) / 2).ToString(System.Globalization.CultureInfo.InvariantCulture), v[$"detail.device.msix_software_trigger.{mode}.triggered"]);
+    }
+
+    /// <summary>The nvme's cases, between two reads of the same blocks by the kernel's nvme driver (it has the
+    /// device at boot; rig-bind-vfio takes it away, and it gets it back at the end).</summary>
+    private Dictionary<string, string> RunNvme(string arch)
+    {
+        Rig.RequireRig(arch);
+        var payload = Rig.GuestChecks(arch);
+        var command = $"{WaitForDisk}; echo kernel.before.driver=$(basename $(readlink /sys/bus/pci/devices/{Nvme}/driver)); echo kernel.before=$({KernelRead}); "
+            + $"rig-bind-vfio {Nvme} >/dev/null && /payload/vfio-guest-checks --conformance {Nvme}; rc=$?; "
+            + "for f in /tmp/nvme-read.*.bin; do m=${f#/tmp/nvme-read.}; echo read.${m%.bin}=$(sha256sum < $f | cut -d' ' -f1); done; "
+            + $"{GiveBack}; {WaitForDisk}; echo kernel.after.driver=$(basename $(readlink /sys/bus/pci/devices/{Nvme}/driver)); echo kernel.after=$({KernelRead}); exit $rc";
+        var (exit, text) = Rig.Run(arch, command, payload);
+        output.WriteLine(text);
+        var v = Rig.Values(text);
+        Assert.Equal(0, exit);
+        Assert.Equal("True", v["conformance.done"]);
+        Assert.Equal("nvme", v["kernel.before.driver"]);
+        Assert.Equal("nvme", v["kernel.after.driver"]);
+        return v;
     }
 
     private Dictionary<string, string> Run(string arch, string devices)

@@ -69,6 +69,7 @@ internal static partial class ConformanceRun
             if (nvme)
             {
                 NvmeDeviceCases(mode);
+                NvmeReadCase(mode);
                 IommufdSetupCases(mode);
                 continue;
             }

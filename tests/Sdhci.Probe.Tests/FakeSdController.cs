@@ -31,7 +31,7 @@ public enum FakePhase
 /// </summary>
 internal sealed class FakeSdController : IRegisterIo
 {
-    private readonly record struct Fault(SdhciInterrupt Error, ushort AutoCmdStatus, bool RemoveCard);
+    private readonly record struct Fault(SdhciInterrupt Error, ushort AutoCmdStatus, bool RemoveCard, bool Completes = false);
 
     private readonly Dictionary<(FakePhase, int, bool), Queue<Fault>> _faults = [];
     private int _dataIndex;
@@ -55,6 +55,7 @@ internal sealed class FakeSdController : IRegisterIo
     private byte[]? _pioBlock;
     private int _pioOffset;
     private bool _pioBufferReady;
+    private bool _cardGone;
     private ulong _sdmaAddress;
     private int _sdmaOffsetInBlock;
     private bool _sdmaPaused;
@@ -209,6 +210,21 @@ internal sealed class FakeSdController : IRegisterIo
     /// <summary>The card is pulled when command <paramref name="index"/> reaches <paramref name="phase"/>: Card Inserted falls, Card Removal is raised.</summary>
     public void RemoveCardDuring(FakePhase phase, int index, bool application = false) =>
         Queue(phase, index, application).Enqueue(new Fault(SdhciInterrupt.None, 0, true));
+
+    /// <summary>
+    /// QEMU's removal (measured with `rig run --eject-card-on`): the card is pulled as the data phase of command
+    /// <paramref name="index"/> starts, Card Inserted falls and Card Removal is raised, yet the transfer runs on to
+    /// Transfer Complete: QEMU 7.2's sd.c answers every data byte of a card without medium with 0x00 (and drops
+    /// the bytes written), its sdhci.c moves them as if the card were there. <paramref name="after"/> runs of the
+    /// command go through untouched first.
+    /// </summary>
+    public void RemoveCardDuringDataButComplete(int index, int after = 0)
+    {
+        var queue = Queue(FakePhase.Data, index, false);
+        for (var i = 0; i < after; i++)
+            queue.Enqueue(new Fault(SdhciInterrupt.None, 0, false));
+        queue.Enqueue(new Fault(SdhciInterrupt.None, 0, true, Completes: true));
+    }
 
     /// <summary>Injected faults not yet used, in all phases.</summary>
     public int FaultsLeft => _faults.Values.Sum(q => q.Count);
@@ -577,7 +593,12 @@ internal sealed class FakeSdController : IRegisterIo
             NextDataError = planned;
         if (Take(FakePhase.Data, index, _issuingApplication, out var fault))
         {
-            if (fault.RemoveCard)
+            if (fault.RemoveCard && fault.Completes)
+            {
+                PullCard();                                   // QEMU's way: the blocks move on, as zeros
+                _cardGone = true;
+            }
+            else if (fault.RemoveCard)
             {
                 PullCard();                                   // no completion will come: the data phase hangs as on real hardware
                 return;
@@ -629,7 +650,7 @@ internal sealed class FakeSdController : IRegisterIo
 
     private void LoadPioBlock()
     {
-        _pioBlock = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+        _pioBlock = _data!.Read ? CardBlock() : new byte[_blockSize];
         _pioOffset = 0;
         _pioBufferReady = true;
         Raise(_data.Read ? SdhciInterrupt.BufferReadReady : SdhciInterrupt.BufferWriteReady);
@@ -676,7 +697,8 @@ internal sealed class FakeSdController : IRegisterIo
     {
         _pioBufferReady = false;
         if (!_data!.Read)
-            _data.WriteBlock!(_blockIndex, block);
+            if (!_cardGone)
+                _data.WriteBlock!(_blockIndex, block);
         _blockIndex++;
         _blocksLeft--;
         if (_blocksLeft > 0)
@@ -721,7 +743,11 @@ internal sealed class FakeSdController : IRegisterIo
         _pioBlock = null;
         _pioBufferReady = false;
         _sdmaPaused = false;
+        _cardGone = false;
     }
+
+    /// <summary>The next block the card sends; zeros once it was pulled the QEMU way (sd_read_byte of a card without medium).</summary>
+    private byte[] CardBlock() => _cardGone ? new byte[_blockSize] : Fit(_data!.ReadBlock!(_blockIndex, _blockSize));
 
     private void RunSdma()
     {
@@ -729,7 +755,7 @@ internal sealed class FakeSdController : IRegisterIo
         while (_blocksLeft > 0)
         {
             if (_sdmaOffsetInBlock == 0)
-                _sdmaBlock = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+                _sdmaBlock = _data!.Read ? CardBlock() : new byte[_blockSize];
             var chunk = (int)Math.Min((ulong)(_blockSize - _sdmaOffsetInBlock), boundary - (_sdmaAddress % boundary));
             var memory = Find(_sdmaAddress, chunk) ?? throw new InvalidOperationException($"SDMA to 0x{_sdmaAddress:x}: no memory there.");
             var at = (int)(_sdmaAddress - memory.DeviceAddress);
@@ -743,7 +769,8 @@ internal sealed class FakeSdController : IRegisterIo
             {
                 _sdmaOffsetInBlock = 0;
                 if (!_data.Read)
-                    _data.WriteBlock!(_blockIndex, _sdmaBlock);
+                    if (!_cardGone)
+                        _data.WriteBlock!(_blockIndex, _sdmaBlock);
                 _blockIndex++;
                 _blocksLeft--;
             }
@@ -792,7 +819,7 @@ internal sealed class FakeSdController : IRegisterIo
     {
         AdmaDescriptorSize = size;
         var descriptor = size == 8 ? Reg32(0x58) : Reg64(0x58);
-        var current = _data!.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+        var current = _data!.Read ? CardBlock() : new byte[_blockSize];
         var inBlock = 0;
         while (true)
         {
@@ -846,12 +873,13 @@ internal sealed class FakeSdController : IRegisterIo
                     if (inBlock == _blockSize)
                     {
                         if (!_data.Read)
-                            _data.WriteBlock!(_blockIndex, current);
+                            if (!_cardGone)
+                                _data.WriteBlock!(_blockIndex, current);
                         _blockIndex++;
                         _blocksLeft--;
                         inBlock = 0;
                         if (_blocksLeft > 0)
-                            current = _data.Read ? Fit(_data.ReadBlock!(_blockIndex, _blockSize)) : new byte[_blockSize];
+                            current = _data.Read ? CardBlock() : new byte[_blockSize];
                     }
                 }
             }

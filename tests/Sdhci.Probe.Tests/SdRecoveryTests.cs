@@ -235,4 +235,46 @@ public class SdRecoveryTests
         Assert.Equal(SdhciReset.CommandLine | SdhciReset.DataLine, rig.Fake.Resets[^1]);
         Assert.True(clock.Elapsed < SdRig.ShortTimeout, $"the removal ended the wait at once, not after the data timeout ({clock.Elapsed})");
     }
+
+    /// <summary>
+    /// A card ejected from QEMU's monitor mid-read (tools/vm/rig --eject-card-on, ProbeCardRemovalTests):
+    /// Card Removal comes with the Transfer Complete of a command whose blocks are all zeros. The zeros
+    /// must never reach the caller as data: the blocks of the commands before are delivered, the
+    /// command the card went in fails as removed, nothing is retried.
+    /// </summary>
+    [Theory]
+    [InlineData(SdhciTransferMode.Pio, false)]
+    [InlineData(SdhciTransferMode.Sdma, false)]
+    [InlineData(SdhciTransferMode.Adma2, false)]
+    [InlineData(SdhciTransferMode.Pio, true)]
+    [InlineData(SdhciTransferMode.Adma2, true)]
+    public void A_card_pulled_while_the_controller_completes_the_transfer_with_zeros_is_reported_as_removed(SdhciTransferMode mode, bool write)
+    {
+        var (rig, dma) = Rig(new Plan(write, 24, false));
+        var index = write ? 25 : 18;
+        rig.Fake.RemoveCardDuringDataButComplete(index, after: 1);
+        rig.Fake.Commands.Clear();
+        var delivered = new List<(long Lba, byte[] Blocks)>();
+
+        var failure = Assert.Throws<SdhciException>(() =>
+        {
+            if (write)
+                rig.Card.WriteBlocks(Lba, Pattern(24), mode, dma);
+            else
+                rig.Card.ReadBlocks(Lba, 24, (lba, blocks) => delivered.Add((lba, blocks.ToArray())), mode, dma);
+        });
+
+        Assert.Equal(SdhciError.CardRemoved, failure.Error);
+        Assert.Equal(index, failure.CommandIndex);
+        Assert.Contains("card removed during the command (Card Removal interrupt, Present State 0x24 Card Inserted reads 0)", failure.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Error Interrupt Status", failure.Message, StringComparison.Ordinal);   // no error bit came: nothing to decode
+        Assert.Equal(0, rig.Card.RetriesMade);
+        Assert.Equal(2, Count(rig, index));
+        if (!write)
+        {
+            var (lba, blocks) = Assert.Single(delivered);                                      // the first command's 8 blocks, not the zeros
+            Assert.Equal(Lba, lba);
+            Assert.Equal(Enumerable.Range(0, 8).SelectMany(b => rig.Fake.Card.ReadImageBlock(Lba + b)).ToArray(), blocks);
+        }
+    }
 }

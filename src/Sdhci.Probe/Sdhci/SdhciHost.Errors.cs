@@ -34,7 +34,8 @@ public sealed partial class SdhciHost
             return;
         var status = _latched;
         var errorStatus = (ushort)((uint)errors >> 16);
-        var raw = string.Create(CultureInfo.InvariantCulture, $" (Error Interrupt Status 0x{errorStatus:x4}: {SdhciException.DescribeErrorStatus(errorStatus)})");
+        // A card removal alone raises no error bit (QEMU completes the transfer with zeros): nothing to decode then.
+        var raw = errors == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" (Error Interrupt Status 0x{errorStatus:x4}: {SdhciException.DescribeErrorStatus(errorStatus)})");
         SdhciException Fail(SdhciError error, string text) => new(error, $"{context}: {text}{raw}.", context.Index, context.Application, status);
 
         // Card Removal (0x30 bit 7), or an error with Card Inserted (0x24 bit 16) low: the card went away mid-command.

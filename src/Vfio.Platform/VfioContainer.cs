@@ -343,6 +343,63 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         return mapping;
     }
 
+    /// <summary>Unmaps every buffer mapped in this container in one call: <c>VFIO_IOMMU_UNMAP_DMA</c> with
+    /// <c>VFIO_DMA_UNMAP_FLAG_ALL</c> where the kernel offers it (the <c>VFIO_UNMAP_ALL</c> extension, Linux
+    /// 5.12), else one unmap per mapping. Every <see cref="DmaMapping"/> of the container is unmapped
+    /// afterwards (<see cref="DmaMapping.IsUnmapped"/>; disposing it does nothing more) and its buffer can be
+    /// freed.</summary>
+    /// <returns>The bytes the kernel says it unmapped (0 when nothing was mapped).</returns>
+    /// <exception cref="VfioException">A no-IOMMU container, or the kernel refused: the mappings are kept as
+    /// they were (listed, buffers not freed).</exception>
+    public ulong UnmapAllDma()
+    {
+        RequireIommu("VFIO_IOMMU_UNMAP_DMA");
+        if (!CheckExtension((uint)VfioUapi.VFIO_UNMAP_ALL))
+        {
+            ulong total = 0;
+            foreach (var mapping in _mappings.ToArray())
+            {
+                mapping.Dispose(); // throws, leaving the rest mapped, if the kernel refuses one
+                total += (ulong)mapping.Length;
+            }
+
+            return total;
+        }
+
+        // The flag wants IOVA 0 and size 0; the kernel writes back the bytes it unmapped.
+        var argument = Structs.ToArray(new vfio_iommu_type1_dma_unmap
+        {
+            argsz = Structs.Size<vfio_iommu_type1_dma_unmap>(),
+            flags = (uint)VfioUapi.VFIO_DMA_UNMAP_FLAG_ALL,
+        });
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument);
+        if (result < 0)
+        {
+            throw new VfioException("VFIO_IOMMU_UNMAP_DMA(FLAG_ALL)", Options.ContainerPath, -result,
+                "Every mapping is kept (IOVAs reserved, buffers not freed); closing the container drops them.");
+        }
+
+        // The container maps nothing any more: every mapping the library knows is gone.
+        foreach (var mapping in _mappings.ToArray())
+        {
+            ForgetUnmapped(mapping);
+        }
+
+        return Structs.Read<vfio_iommu_type1_dma_unmap>(argument).size;
+    }
+
+    private void ForgetUnmapped(DmaMapping mapping)
+    {
+        _mappings.Remove(mapping);
+        if (mapping.Allocated)
+        {
+            _iova?.Free(mapping.Iova, (ulong)mapping.Length);
+        }
+
+        mapping.MarkUnmapped();
+        mapping.Buffer.RemoveMapping();
+    }
+
     void IDmaUnmapper.UnmapDma(DmaMapping mapping) => UnmapDma(mapping);
 
     internal void UnmapDma(DmaMapping mapping)

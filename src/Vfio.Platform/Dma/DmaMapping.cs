@@ -26,13 +26,20 @@ public sealed class DmaMapping : IDisposable
     /// <summary>Length in bytes.</summary>
     public long Length => Buffer.Length;
 
+    /// <summary>True once the buffer is unmapped: by <see cref="Dispose"/>, or by an unmap of the whole
+    /// address space (<see cref="VfioContainer.UnmapAllDma"/>, <see cref="Iommufd.IoAddressSpace.UnmapAllDma"/>).</summary>
+    public bool IsUnmapped => _unmapped;
+
+    /// <summary>The kernel unmapped this mapping with the rest of its address space: nothing left to do.</summary>
+    internal void MarkUnmapped() => _unmapped = true;
+
     /// <summary>Unmaps the buffer from the device (<c>VFIO_IOMMU_UNMAP_DMA</c> or <c>IOMMU_IOAS_UNMAP</c>).</summary>
     /// <exception cref="VfioException">The kernel refused the unmap: it still has the buffer mapped, so the
     /// mapping stays as it was (still listed by its container or address space, its IOVA reserved, the
     /// buffer's memory kept). Dispose again to retry; closing the container or address space drops it.</exception>
     public void Dispose()
     {
-        if (_unmapped)
+        if (IsUnmapped)
         {
             return;
         }

@@ -226,6 +226,33 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         return mapping;
     }
 
+    /// <summary>Unmaps everything mapped in this address space in one call: <c>IOMMU_IOAS_UNMAP</c> of IOVA 0
+    /// with length <c>UINT64_MAX</c>, which the kernel takes as "all". Every <see cref="DmaMapping"/> of the
+    /// address space is unmapped afterwards (<see cref="DmaMapping.IsUnmapped"/>; disposing it does nothing
+    /// more) and its buffer can be freed.</summary>
+    /// <returns>The bytes the kernel says it unmapped (0 when nothing was mapped).</returns>
+    /// <exception cref="VfioException">The kernel refused: the mappings are kept as they were.</exception>
+    public ulong UnmapAllDma()
+    {
+        ObjectDisposedException.ThrowIf(_destroyed, this);
+        var argument = Structs.ToArray(new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = 0, length = ulong.MaxValue });
+        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, argument);
+        if (result < 0)
+        {
+            throw new VfioException("IOMMU_IOAS_UNMAP(all)", Target, -result,
+                "Every mapping is kept (IOVAs reserved, buffers not freed); destroying the address space drops them.");
+        }
+
+        foreach (var mapping in _mappings.ToArray())
+        {
+            _mappings.Remove(mapping);
+            mapping.MarkUnmapped();
+            mapping.Buffer.RemoveMapping();
+        }
+
+        return Structs.Read<iommu_ioas_unmap>(argument).length;
+    }
+
     void IDmaUnmapper.UnmapDma(DmaMapping mapping)
     {
         if (_destroyed || _iommufd.Fd.IsClosed)

@@ -9,7 +9,8 @@ using Vfio.Platform.Preparation;
 
 // vfio-guest-checks DEVICE [--bind] [--noiommu] [--iommufd] [--release-request] [--interrupts N]
 // vfio-guest-checks --abi
-// vfio-guest-checks --conformance EDU_DEVICE   (the selftests' cases on QEMU's edu, bound to vfio-pci first)
+// vfio-guest-checks --conformance DEVICE[,DEVICE]   (the selftests' cases on QEMU's edu/nvme bound to vfio-pci, or on
+//   ZynqMP GDMA channels bound to vfio-platform, e.g. fd500000.dma-controller,fd510000.dma-controller)
 // --iommufd: open the device through its cdev and /dev/iommu instead of the group and the container.
 // --release-request: at the end, unbind the device from its VFIO driver while it is open and check that the
 //   library raises ReleaseRequested and that releasing the device in the handler lets the unbind finish.
@@ -26,8 +27,12 @@ if (args is ["--abi"])
 
 if (args is ["--conformance", var conformanceDevice])
 {
-    // The kernel selftests' cases on QEMU's edu, per IOMMU mode (Conformance/).
-    return Vfio.Guest.Checks.Conformance.ConformanceRun.Run(conformanceDevice);
+    // The kernel selftests' cases on QEMU's edu and nvme, per IOMMU mode, or on the ZynqMP GDMA through
+    // vfio-platform in no-IOMMU mode (Conformance/).
+    var names = conformanceDevice.Split(',');
+    return Directory.Exists($"/sys/bus/platform/devices/{names[0]}")
+        ? Vfio.Guest.Checks.Conformance.ConformanceRun.RunPlatform(names)
+        : Vfio.Guest.Checks.Conformance.ConformanceRun.Run(conformanceDevice);
 }
 
 if (args.Length == 0)

@@ -137,9 +137,9 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Arm64_no_IOMMU_passes_on_the_Arasan_and_refuses_DMA_mapping_with_the_reason()
+    public void Arm64_no_IOMMU_passes_on_the_Arasan_and_a_GDMA_channel_and_refuses_DMA_mapping_with_the_reason()
     {
-        const string Arch = "arm64", Device = "ff170000.mmc";
+        const string Arch = "arm64", Device = "ff170000.mmc", Gdma = "fd500000.dma-controller";
         Rig.RequireRig(Arch);
         var steps = Rig.RunSteps(Arch, Binary(Arch),
             ("unbound", $"{Check} {Device}"),
@@ -149,9 +149,13 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
             ("sd-json", $"{Check} {Device} --json"),
             ("type1", $"{Check} {Device} --iommu type1"),
             ("interrupts-after", "grep -c vfio /proc/interrupts; true"),
-            ("driver-after", $"basename $(readlink /sys/bus/platform/devices/{Device}/driver)"));
+            ("driver-after", $"basename $(readlink /sys/bus/platform/devices/{Device}/driver)"),
+            ("gdma-bind", $"rig-bind-vfio {Gdma}"),
+            ("gdma", $"{Check} {Gdma}"),
+            ("gdma-json", $"{Check} {Gdma} --json"));
         Rig.Log(output, steps);
         Save(Arch, "sd-noiommu", steps["sd"].Output);
+        Save(Arch, "gdma-noiommu", steps["gdma"].Output);
 
         Assert.Equal(4, steps["unbound"].ExitCode);
         Assert.Contains($"VfioDeviceBinding.Bind(\"{Device}\")", steps["unbound"].Output, StringComparison.Ordinal);
@@ -180,6 +184,18 @@ public sealed class VfioCheckTests(ITestOutputHelper output)
 
         Assert.Equal("0", steps["interrupts-after"].Output.Trim());
         Assert.Equal("vfio-platform", steps["driver-after"].Output.Trim());
+
+        // The second platform device: a GDMA channel (no kernel driver before), its own no-IOMMU group.
+        Assert.Equal(0, steps["gdma-bind"].ExitCode);
+        Assert.Equal(0, steps["gdma"].ExitCode);
+        var gdma = Report(steps["gdma-json"]);
+        Assert.Equal(0, gdma.GetProperty("failed").GetInt32());
+        Assert.Contains("xlnx,zynqmp-dma-1.0", Case(gdma, "device", "pass"), StringComparison.Ordinal);
+        Assert.Contains("is a no-IOMMU group", Case(gdma, "noiommu", "pass"), StringComparison.Ordinal);
+        Assert.Contains("0x1000 bytes, read write mmap; mmapped whole", Case(gdma, "region.0", "pass"), StringComparison.Ordinal);
+        Assert.Contains("automasked", Case(gdma, "irq.0", "pass"), StringComparison.Ordinal);
+        Assert.Contains("EAGAIN before, eventfd counted 1", Case(gdma, "trigger.0", "pass"), StringComparison.Ordinal);
+        Assert.Contains("mapping refused as it must be", Case(gdma, "dma.4k", "skip"), StringComparison.Ordinal);
     }
 
     /// <summary>The rows a device behind an IOMMU must pass: nothing failed, the back-end used, regions, IRQ

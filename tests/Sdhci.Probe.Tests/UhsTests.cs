@@ -131,6 +131,53 @@ public class UhsTests
         Assert.Equal(SdhciReset.CommandLine | SdhciReset.DataLine, rig.Fake.Resets[^1]);
     }
 
+    /// <summary>
+    /// DDR50 (Physical Layer 3.01, 4.3.10, group 1 function 4; SD Host Controller 3.00, Capabilities bit 34 and UHS
+    /// Mode Select 4): chosen when SDR104 is not allowed and the card and host have it, at 50 MHz, untuned.
+    /// </summary>
+    [Fact]
+    public void Max_speed_ddr50_selects_DDR50_at_50_MHz_without_tuning()
+    {
+        var card = new FakeSdCard(highCapacity: true, capacityBytes: 4L << 30) { Accepts18V = true, Group1Support = 0x801F, Group4Support = 0x8001 };
+        var rig = Rig(card, SdBusSpeed.Ddr50);
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.Ddr50, info.BusSpeed);
+        Assert.Equal("DDR50", SdBusSpeeds.Name(info.BusSpeed));
+        Assert.Equal("ddr50", CardReport.From(info).BusSpeed);
+        Assert.Equal(50_000_000, info.ClockHz);
+        Assert.Equal(0x0C, rig.Fake.HostControl2 & 0xCF);                                 // DDR50 (4), 1.8 V, no tuning bits
+        Assert.Equal(0, rig.Fake.TuningCommands);
+        Assert.Equal(4, rig.Fake.Card.AccessMode);
+        Assert.Equal(4u, rig.Fake.Card.Cmd6Arguments[^1] & 0xF);
+        Assert.Contains("capped by the options (--max-speed ddr50); 1.8 V signalling (CMD11)", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("no tuning (DDR50", info.BusSpeedReason, StringComparison.Ordinal);
+
+        var dma = new FakeDmaMemory(0x8000_0000, 1 << 16);
+        rig.Fake.Attach(dma);
+        Assert.Equal(CardImage.Blocks(300, 16), rig.Card.ReadBlocks(300, 16, SdhciTransferMode.Adma2, dma));
+    }
+
+    [Theory]
+    [InlineData(0x801F, 33, SdBusSpeed.Ddr50, "the host lacks SDR104 (Capabilities bit 33 is clear); 1.8 V")]
+    [InlineData(0x8017, 34, SdBusSpeed.Sdr50, "the card does not offer SDR104 (CMD6 group 1 supports 0x8017); the host lacks DDR50 (Capabilities bit 34 is clear); 1.8 V")]
+    [InlineData(0x8017, 33, SdBusSpeed.Ddr50, "the host lacks SDR104 (Capabilities bit 33 is clear); 1.8 V")]
+    [InlineData(0x800F, 99, SdBusSpeed.Sdr104, "card and host support it; 1.8 V")]
+    public void DDR50_comes_after_SDR104_and_before_SDR50_as_in_Linux(int group1, int clearedCapability, SdBusSpeed expected, string reason)
+    {
+        var card = new FakeSdCard(highCapacity: true, capacityBytes: 4L << 30) { Accepts18V = true, Group1Support = (ushort)group1 };
+        var caps = 0x280737ec6481UL & ~(clearedCapability < 64 ? 1UL << clearedCapability : 0);
+        var rig = Rig(card, fake: new FakeSdController(caps, 0x2402, 0x1000, card));
+
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(expected, info.BusSpeed);
+        Assert.StartsWith(reason, info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Equal((int)expected, rig.Fake.HostControl2 & 7);                           // UHS Mode Select is the function number
+        Assert.Equal(expected == SdBusSpeed.Ddr50 ? 0 : 3, rig.Fake.TuningCommands);      // SDR50 is tuned here: Capabilities bit 45
+    }
+
     [Fact]
     public void Max_speed_high_never_asks_for_1_8_V()
     {
@@ -158,11 +205,23 @@ public class UhsTests
 
     [Theory]
     [InlineData("sdr50", SdBusSpeed.Sdr50)]
+    [InlineData("ddr50", SdBusSpeed.Ddr50)]
     [InlineData("sdr104", SdBusSpeed.Sdr104)]
     [InlineData(null, SdBusSpeed.Sdr104)]
     public void Max_speed_takes_the_UHS_I_modes_and_defaults_to_the_fastest(string? key, SdBusSpeed expected)
     {
         Assert.Equal(expected, CardCommands.ParseSpeed(key));
         Assert.Equal(SdBusSpeed.Sdr104, new SdCardOptions().MaxBusSpeed);
+    }
+
+    [Fact]
+    public void A_cap_orders_the_modes_by_speed_not_by_function_number()
+    {
+        Assert.True(SdBusSpeed.Ddr50.Allows(SdBusSpeed.Sdr50));
+        Assert.False(SdBusSpeed.Ddr50.Allows(SdBusSpeed.Sdr104));
+        Assert.False(SdBusSpeed.Sdr50.Allows(SdBusSpeed.Ddr50));
+        Assert.True(SdBusSpeed.Sdr104.Allows(SdBusSpeed.Ddr50));
+        Assert.True(SdBusSpeeds.IsUhs(SdBusSpeed.Ddr50));
+        Assert.Equal(50_000_000, SdBusSpeeds.MaxClockHz(SdBusSpeed.Ddr50));
     }
 }

@@ -456,12 +456,13 @@ internal static class CardCommands
         {
             var option = new Option<string>("--max-speed")
             {
-                Description = "The fastest bus speed mode to try: default (25 MHz), high (High Speed, 50 MHz, after a CMD6 switch), sdr50 (UHS-I, 100 MHz) or sdr104 " +
-                              "(UHS-I, 208 MHz): the UHS-I modes need a host with 1.8 V and SDR50/SDR104 in its capabilities and a card that accepts 1.8 V (CMD11), " +
-                              "then tuning (CMD19). Default: sdr104, the fastest that works; init says which mode it chose and why.",
+                Description = "The fastest bus speed mode to try, slowest first: default (25 MHz), high (High Speed, 50 MHz, after a CMD6 switch), sdr50 (UHS-I, 100 MHz), " +
+                              "ddr50 (UHS-I, 50 MHz on both clock edges) or sdr104 (UHS-I, 208 MHz): the UHS-I modes need a host with 1.8 V and the mode in its " +
+                              "capabilities and a card that accepts 1.8 V (CMD11); SDR104 and SDR50 then tune (CMD19). " +
+                              "Default: sdr104, the fastest that works; init says which mode it chose and why.",
                 DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.Sdr104),
             };
-            option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBusSpeed>().Select(SdBusSpeeds.Key)]);
+            option.AcceptOnlyFromAmong([.. Enum.GetValues<SdBusSpeed>().OrderBy(SdBusSpeeds.Rank).Select(SdBusSpeeds.Key)]);
             return option;
         }
     }

@@ -18,7 +18,7 @@ public sealed partial class SdCard
     {
         Info = null;
         // UHS-I is asked for (S18R) only when the options allow it and the host has 1.8 V and an SDR mode.
-        var tryUhs = Options.MaxBusSpeed >= SdBusSpeed.Sdr50 && Host.SupportsUhs;
+        var tryUhs = SdBusSpeeds.IsUhs(Options.MaxBusSpeed) && Host.SupportsUhs;
         string? uhsNote = null;
         bool version2;
         uint ocr;

@@ -16,6 +16,43 @@ public sealed partial class SdCard
         var (speed, reason, switchStatus) = signalling18 && Host.BusWidth == 4
             ? SelectUhsMode(csd, scr)
             : SelectBusSpeed(rca, csd, scr);
+        var clock = SetHostTiming(speed, signalling18, csd);
+        if (NeedsTuning(speed))
+        {
+            if (Host.ExecuteTuning(out var tries))
+            {
+                reason += string.Create(CultureInfo.InvariantCulture, $"; tuned in {tries} CMD19 (Sampling Clock Select set)");
+            }
+            else
+            {
+                throw new SdhciException(SdhciError.Tuning,
+                    $"CMD19 (SEND_TUNING_BLOCK): sampling clock tuning for {SdBusSpeeds.Name(speed)} did not converge in {tries} tuning commands " +
+                    $"(the limit is {SdhciHost.MaxTuningCommands}): Host Control 2 Sampling Clock Select stayed clear. The tuning was reset and the lines too. " +
+                    "On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\"); --max-speed high avoids UHS-I.", 19);
+            }
+        }
+        else if (SdBusSpeeds.IsUhs(speed))
+        {
+            reason += speed == SdBusSpeed.Ddr50
+                ? "; no tuning (DDR50: SD Host Controller 3.00 asks for it in SDR104, and in SDR50 with Capabilities bit 45, only)"
+                : "; no tuning (SDR50 without Capabilities bit 45, Use Tuning for SDR50)";
+        }
+
+        return (speed, reason, switchStatus, clock);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="speed"/> needs sampling clock tuning: SDR104 always, SDR50 when the host sets Use Tuning
+    /// for SDR50 (Capabilities bit 45), nothing else (SD Host Controller 3.00, 2.2.26 Execute Tuning; Physical Layer
+    /// 3.01, 4.2.4.5). Linux's sdhci.c also tunes DDR50 and only warns when that fails ("ddr50 tuning failed" in
+    /// core/sd.c); here DDR50 runs on the fixed sampling clock from the start.
+    /// </summary>
+    private bool NeedsTuning(SdBusSpeed speed) => speed == SdBusSpeed.Sdr104 || (speed == SdBusSpeed.Sdr50 && Host.Capabilities.UseTuningForSdr50);
+
+    /// <summary>The host's side of a mode: UHS Mode Select or High Speed Enable, then the fastest clock allowed.</summary>
+    /// <returns>The SD clock now running.</returns>
+    private long SetHostTiming(SdBusSpeed speed, bool signalling18, Csd csd)
+    {
         var target = Math.Min(Options.MaxClockHz, SdBusSpeeds.MaxClockHz(speed));
         // TRAN_SPEED describes Default Speed; after a switch the card runs at the mode's limit (Linux: hs_max_dtr).
         if (speed == SdBusSpeed.Default && csd.MaxTransferRateHz > 0)
@@ -24,25 +61,7 @@ public sealed partial class SdCard
             Host.SetUhsMode(speed);
         else if (speed == SdBusSpeed.High)
             Host.SetHighSpeed(true);
-        var clock = Host.SetClock(target);
-        if (speed == SdBusSpeed.Sdr104 || (speed == SdBusSpeed.Sdr50 && Host.Capabilities.UseTuningForSdr50))
-        {
-            if (!Host.ExecuteTuning(out var tries))
-            {
-                throw new SdhciException(SdhciError.Tuning,
-                    $"CMD19 (SEND_TUNING_BLOCK): sampling clock tuning for {SdBusSpeeds.Name(speed)} did not converge in {tries} tuning commands " +
-                    $"(the limit is {SdhciHost.MaxTuningCommands}): Host Control 2 Sampling Clock Select stayed clear. The tuning was reset and the lines too. " +
-                    "On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\"); --max-speed high avoids UHS-I.", 19);
-            }
-
-            reason += string.Create(CultureInfo.InvariantCulture, $"; tuned in {tries} CMD19 (Sampling Clock Select set)");
-        }
-        else if (SdBusSpeeds.IsUhs(speed))
-        {
-            reason += "; no tuning (SDR50 without Capabilities bit 45, Use Tuning for SDR50)";
-        }
-
-        return (speed, reason, switchStatus, clock);
+        return Host.SetClock(target);
     }
 
     /// <summary>
@@ -57,7 +76,7 @@ public sealed partial class SdCard
     /// <exception cref="SdhciException">The switch itself (mode 1) failed: the card's timing is then unknown, so the bring-up stops, as Linux's does.</exception>
     private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status) SelectBusSpeed(ushort rca, Csd csd, Scr scr)
     {
-        if (Options.MaxBusSpeed < SdBusSpeed.High)
+        if (!Options.MaxBusSpeed.Allows(SdBusSpeed.High))
             return (SdBusSpeed.Default, "capped by the options (--max-speed default)", null);
         if (!Host.Capabilities.HighSpeed)
             return (SdBusSpeed.Default, "the host lacks High Speed support (Capabilities bit 21 is clear)", null);
@@ -133,11 +152,12 @@ public sealed partial class SdCard
 
     /// <summary>
     /// The UHS-I mode at 1.8 V (Physical Layer 3.01, 4.2.4.1 Figure 4-6, and 4.3.10): a CMD6 query; the fastest
-    /// of SDR104 and SDR50 that the card offers, the host supports (Capabilities bits 32, 33) and the options
-    /// allow; the current limit (group 4) the card offers up to the host's Maximum Current for 1.8 V (0x48 bits
-    /// 23:16; 200 mA when the host does not say); driver strength (group 3) left at Type B, the default, since
-    /// any other is a board's choice (Linux: fixed-drv-type). One CMD6 switch sets both; it must report them.
-    /// Falls back to SDR25 (High Speed timing at 1.8 V) when the card offers neither SDR mode.
+    /// of SDR104, DDR50 and SDR50, in Linux's order (<see cref="SdBusSpeeds.Rank"/>), that the card offers (group 1
+    /// functions 3, 4, 2), the host supports (Capabilities bits 33, 34, 32) and the options allow; the current
+    /// limit (group 4) the card offers up to the host's Maximum Current for 1.8 V (0x48 bits 23:16; 200 mA when
+    /// the host does not say); driver strength (group 3) left at Type B, the default, since any other is a board's
+    /// choice (Linux: fixed-drv-type). One CMD6 switch sets both; it must report them. Falls back to SDR25 (High
+    /// Speed timing at 1.8 V) when the card offers none of the three.
     /// </summary>
     private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status) SelectUhsMode(Csd csd, Scr scr)
     {
@@ -145,23 +165,24 @@ public sealed partial class SdCard
             return (SdBusSpeed.Default, "the card accepted 1.8 V but has no CMD6 (command class 10): SDR12", null);
         var query = SwitchFunction(SdSwitchStatus.UhsArgument(false, SdBusSpeed.Sdr104, 0xF, 0xF));
         SdBusSpeed? chosen = null;
-        foreach (var mode in (ReadOnlySpan<SdBusSpeed>)[SdBusSpeed.Sdr104, SdBusSpeed.Sdr50])
+        var passedOver = new List<string>();
+        foreach (var mode in (ReadOnlySpan<SdBusSpeed>)[SdBusSpeed.Sdr104, SdBusSpeed.Ddr50, SdBusSpeed.Sdr50])
         {
-            var host = mode == SdBusSpeed.Sdr104 ? Host.Capabilities.Sdr104 : Host.Capabilities.Sdr50;
-            if (mode <= Options.MaxBusSpeed && host && query.Supports(1, (int)mode) && !query.Busy(1, (int)mode))
+            if (WhyNotUhs(mode, query) is { } whyNot)
             {
-                chosen = mode;
-                break;
+                passedOver.Add(whyNot);
+                continue;
             }
+
+            chosen = mode;
+            break;
         }
 
         var speed = chosen ?? SdBusSpeed.High;
         var why = chosen is null
-            ? $"the card offers no SDR50 or SDR104 the host and options allow (CMD6 group 1 supports 0x{query.Support(1):x4}): SDR25"
-            : speed == SdBusSpeed.Sdr50 && Options.MaxBusSpeed < SdBusSpeed.Sdr104 ? "capped by the options (--max-speed sdr50)"
-            : speed == SdBusSpeed.Sdr50 && !Host.Capabilities.Sdr104 ? "the host lacks SDR104 (Capabilities bit 33 is clear)"
-            : speed == SdBusSpeed.Sdr50 ? $"the card does not offer SDR104 (CMD6 group 1 supports 0x{query.Support(1):x4})"
-            : "card and host support it";
+            ? $"the card offers no SDR50, DDR50 or SDR104 the host and options allow (CMD6 group 1 supports 0x{query.Support(1):x4}): SDR25"
+            : passedOver.Count == 0 ? "card and host support it"
+            : string.Join("; ", passedOver.Distinct());
 
         // Group 4: the largest of 800, 600, 400 mA the card offers and the host's 1.8 V supply allows, else 200 mA.
         var hostMilliamps = (int)((Host.MaximumCurrent >> 16) & 0xFF) * 4;
@@ -186,6 +207,25 @@ public sealed partial class SdCard
             ? string.Create(CultureInfo.InvariantCulture, $"; current limit {200 * (got + 1)} mA (host allows {(hostMilliamps == 0 ? "an unstated amount" : $"{hostMilliamps} mA")} at 1.8 V)")
             : $"; current limit unchanged (CMD6 group 4 reports 0x{switched.Selected(4):x})";
         return (speed, $"{why}; 1.8 V signalling (CMD11), driver strength Type B (the default){current}", switched);
+    }
+
+    /// <summary>Why a faster UHS-I mode was passed over (the options, then the host, then the card), or null when it can be used.</summary>
+    private string? WhyNotUhs(SdBusSpeed mode, SdSwitchStatus query)
+    {
+        var name = SdBusSpeeds.Name(mode);
+        if (!Options.MaxBusSpeed.Allows(mode))
+            return $"capped by the options (--max-speed {SdBusSpeeds.Key(Options.MaxBusSpeed)})";
+        var (host, bit) = mode switch
+        {
+            SdBusSpeed.Sdr104 => (Host.Capabilities.Sdr104, 33),
+            SdBusSpeed.Ddr50 => (Host.Capabilities.Ddr50, 34),
+            _ => (Host.Capabilities.Sdr50, 32),
+        };
+        if (!host)
+            return $"the host lacks {name} (Capabilities bit {bit} is clear)";
+        if (!query.Supports(1, (int)mode))
+            return $"the card does not offer {name} (CMD6 group 1 supports 0x{query.Support(1):x4})";
+        return query.Busy(1, (int)mode) ? $"the card reports {name} busy (CMD6 query, function group 1 busy status)" : null;
     }
 
     /// <summary>CMD6 with its 64-byte status read through the data port (an addressed data transfer command, R1).</summary>

@@ -149,18 +149,19 @@ public sealed partial class SdhciHost
     }
 
     /// <summary>
-    /// Selects a UHS-I mode on the host with the SD clock stopped (SD Host Controller 3.00, Host Control 2 UHS
-    /// Mode Select: 1 SDR25, 2 SDR50, 3 SDR104), and High Speed Enable with it, as Linux's <c>sdhci_set_ios</c> does for
+    /// Selects a UHS-I mode on the host with the SD clock stopped (SD Host Controller 3.00, 2.2.26, Host Control 2
+    /// UHS Mode Select: 1 SDR25, 2 SDR50, 3 SDR104, 4 DDR50), and High Speed Enable with it, as Linux's <c>sdhci_set_ios</c> does for
     /// every timing above Default Speed. The caller then sets the clock (<see cref="SetClock"/>).
     /// </summary>
-    /// <param name="speed">High (SDR25 at 1.8 V), SDR50 or SDR104.</param>
+    /// <param name="speed">High (SDR25 at 1.8 V), SDR50, SDR104 or DDR50.</param>
     /// <exception cref="SdhciException"><see cref="SdhciError.NotSupported"/>: not signalling at 1.8 V, or the host lacks the mode.</exception>
     public void SetUhsMode(SdBusSpeed speed)
     {
         if (speed == SdBusSpeed.Default)
-            throw new ArgumentOutOfRangeException(nameof(speed), speed, "SDR25 (High), SDR50 or SDR104.");
-        if (!Signalling18V || (speed == SdBusSpeed.Sdr104 && !Capabilities.Sdr104) || (speed == SdBusSpeed.Sdr50 && !Capabilities.Sdr50))
-            throw new SdhciException(SdhciError.NotSupported, $"{SdBusSpeeds.Name(speed)} needs 1.8 V signalling and the host's support for it (Capabilities bits 32, 33).");
+            throw new ArgumentOutOfRangeException(nameof(speed), speed, "SDR25 (High), SDR50, SDR104 or DDR50.");
+        if (!Signalling18V || (speed == SdBusSpeed.Sdr104 && !Capabilities.Sdr104) || (speed == SdBusSpeed.Sdr50 && !Capabilities.Sdr50)
+            || (speed == SdBusSpeed.Ddr50 && !Capabilities.Ddr50))
+            throw new SdhciException(SdhciError.NotSupported, $"{SdBusSpeeds.Name(speed)} needs 1.8 V signalling and the host's support for it (Capabilities bits 32, 33, 34).");
         EnableSdClock(false);
         var control2 = R.HostControl2Fields.UhsModeSelect.Insert(_io.Read(R.HostControl2), (ulong)speed);
         _io.Write(R.HostControl2, control2);

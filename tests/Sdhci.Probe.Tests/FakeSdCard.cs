@@ -100,6 +100,9 @@ internal sealed class FakeSdCard
     /// <summary>The query (mode 0) offers High Speed but the switch (mode 1) answers 0xF, as a card that changed its mind would.</summary>
     public bool FailsSwitchOnly { get; init; }
 
+    /// <summary>A CMD6 switch (mode 1) to this group 1 function is answered with 0xF (cannot), whatever the card offers; settable mid-test.</summary>
+    public int? RefusedFunction { get; set; }
+
     /// <summary>Status structure version 1 with High Speed busy (bits 287:272).</summary>
     public bool HighSpeedBusy { get; init; }
 
@@ -370,7 +373,8 @@ internal sealed class FakeSdCard
         for (var group = 1; group <= 6; group++)
         {
             var function = (int)(argument >> ((group - 1) * 4)) & 0xF;
-            if (group == 1 && function != 0xF && (RefusesSwitch || (FailsSwitchOnly && (argument & 0x8000_0000) != 0) || (group1 & (1 << function)) == 0))
+            if (group == 1 && function != 0xF && (RefusesSwitch || (FailsSwitchOnly && (argument & 0x8000_0000) != 0) || (group1 & (1 << function)) == 0
+                || ((argument & 0x8000_0000) != 0 && function == RefusedFunction)))
                 function = 0xF;
             if (group == 4 && function != 0xF && (Group4Support & (1 << function)) == 0)
                 function = 0xF;

@@ -111,24 +111,59 @@ public class UhsTests
         Assert.Equal(CardImage.Blocks(0, 2), rig.Card.ReadBlocks(0, 2));
     }
 
+    /// <summary>
+    /// A tuning that does not converge (SD Host Controller 3.00, 2.2.26: the controller clears Execute Tuning with
+    /// Sampling Clock Select clear, or never clears it within 40 CMD19): the bring-up falls back to SDR25, which needs
+    /// no tuning: the host first (UHS Mode Select 1, 50 MHz), then CMD6 mode 1 to group 1 function 1; init says so.
+    /// </summary>
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void A_tuning_that_never_converges_fails_cleanly_after_40_CMD19(bool hostGivesUp)
+    public void A_tuning_that_never_converges_falls_back_to_SDR25_and_init_says_why(bool hostGivesUp)
     {
         var rig = Rig(UhsCard());
         rig.Fake.TuningConvergesAfter = null;
         rig.Fake.TuningGivesUpAt40 = hostGivesUp;
 
+        var info = rig.Card.Initialize();
+
+        Assert.Equal(SdBusSpeed.High, info.BusSpeed);
+        Assert.StartsWith("fell back from SDR104: sampling clock tuning for SDR104 did not converge in 40 tuning commands (the limit is 40), " +
+            "so SDR25 (High Speed timing at 1.8 V, 50 MHz), which needs no tuning", info.BusSpeedReason, StringComparison.Ordinal);
+        Assert.Contains("fell back from SDR104", CardCommands.Describe(info), StringComparison.Ordinal);
+        Assert.Equal(SdhciHost.MaxTuningCommands, rig.Fake.TuningCommands);
+        Assert.Equal(50_000_000, info.ClockHz);                                           // 100 MHz base / 2
+        Assert.Equal(0x09, rig.Fake.HostControl2 & 0xCF);                                 // SDR25 (1), 1.8 V kept, tuning bits clear
+        Assert.Equal(SdhciReset.CommandLine | SdhciReset.DataLine, rig.Fake.Resets[^1]);
+        Assert.Equal(1, rig.Fake.Card.AccessMode);
+        Assert.Equal(0x80FF_FFF1u, rig.Fake.Card.Cmd6Arguments[^1]);                      // SDR25; driver strength and current limit unchanged
+
+        // The host left SDR104 before the CMD6: no command went out on the untuned 100 MHz clock.
+        var log = rig.Fake.Log;
+        var sdr25 = log.FindLastIndex(e => e.StartsWith("hc2:", StringComparison.Ordinal) && (Convert.ToUInt16(e[4..], 16) & 7) == 1);
+        Assert.True(sdr25 >= 0 && sdr25 < log.LastIndexOf("cmd:6"), "UHS Mode Select SDR25 came after the fall-back CMD6");
+
+        var dma = new FakeDmaMemory(0x8000_0000, 1 << 16);
+        rig.Fake.Attach(dma);
+        Assert.Equal(CardImage.Blocks(2000, 24), rig.Card.ReadBlocks(2000, 24, SdhciTransferMode.Adma2, dma));
+    }
+
+    [Fact]
+    public void A_fall_back_the_card_refuses_fails_with_both_reasons()
+    {
+        var card = UhsCard();
+        card.RefusedFunction = 1;                                                         // SDR25 refused after SDR104 was taken
+        var rig = Rig(card);
+        rig.Fake.TuningConvergesAfter = null;
+
         var error = Assert.Throws<SdhciException>(() => rig.Card.Initialize());
 
         Assert.Equal(SdhciError.Tuning, error.Error);
         Assert.Equal(19, error.CommandIndex);
-        Assert.Contains("did not converge in 40 tuning commands", error.Message, StringComparison.Ordinal);
+        Assert.Contains("sampling clock tuning for SDR104 did not converge in 40 tuning commands", error.Message, StringComparison.Ordinal);
+        Assert.Contains("and the fall-back to SDR25 failed: CMD6 reports function 0xf for group 1", error.Message, StringComparison.Ordinal);
         Assert.Contains("--max-speed high", error.Message, StringComparison.Ordinal);
-        Assert.Equal(SdhciHost.MaxTuningCommands, rig.Fake.TuningCommands);
-        Assert.Equal(0, rig.Fake.HostControl2 & 0xC0);                                  // Execute Tuning and Sampling Clock Select cleared
-        Assert.Equal(SdhciReset.CommandLine | SdhciReset.DataLine, rig.Fake.Resets[^1]);
+        Assert.Equal(0, rig.Fake.HostControl2 & 0xC0);                                    // Execute Tuning and Sampling Clock Select cleared
     }
 
     /// <summary>

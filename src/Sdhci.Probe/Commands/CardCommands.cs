@@ -458,7 +458,7 @@ internal static class CardCommands
             {
                 Description = "The fastest bus speed mode to try, slowest first: default (25 MHz), high (High Speed, 50 MHz, after a CMD6 switch), sdr50 (UHS-I, 100 MHz), " +
                               "ddr50 (UHS-I, 50 MHz on both clock edges) or sdr104 (UHS-I, 208 MHz): the UHS-I modes need a host with 1.8 V and the mode in its " +
-                              "capabilities and a card that accepts 1.8 V (CMD11); SDR104 and SDR50 then tune (CMD19). " +
+                              "capabilities and a card that accepts 1.8 V (CMD11); SDR104 and SDR50 then tune (CMD19), and a tuning that fails falls back to SDR25. " +
                               "Default: sdr104, the fastest that works; init says which mode it chose and why.",
                 DefaultValueFactory = _ => SdBusSpeeds.Key(SdBusSpeed.Sdr104),
             };

@@ -8,7 +8,8 @@ public sealed partial class SdCard
     /// <summary>
     /// After the bus width: chooses the bus speed mode (UHS-I when the card signals at 1.8 V on a 4-bit bus,
     /// else High or Default Speed), sets the host's timing for it, then the fastest clock the mode, the
-    /// options and (in Default Speed) the card's TRAN_SPEED allow, and tunes where the mode needs it.
+    /// options and (in Default Speed) the card's TRAN_SPEED allow, and tunes where the mode needs it. A
+    /// tuning that fails falls back to SDR25, which needs none (<see cref="FallBackFromTuning"/>).
     /// </summary>
     /// <returns>The mode, why, the last CMD6 status, and the SD clock now running.</returns>
     private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status, long ClockHz) SetBusSpeed(ushort rca, Csd csd, Scr scr, bool signalling18)
@@ -25,10 +26,9 @@ public sealed partial class SdCard
             }
             else
             {
-                throw new SdhciException(SdhciError.Tuning,
-                    $"CMD19 (SEND_TUNING_BLOCK): sampling clock tuning for {SdBusSpeeds.Name(speed)} did not converge in {tries} tuning commands " +
-                    $"(the limit is {SdhciHost.MaxTuningCommands}): Host Control 2 Sampling Clock Select stayed clear. The tuning was reset and the lines too. " +
-                    "On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\"); --max-speed high avoids UHS-I.", 19);
+                var failed = string.Create(CultureInfo.InvariantCulture,
+                    $"sampling clock tuning for {SdBusSpeeds.Name(speed)} did not converge in {tries} tuning commands (the limit is {SdhciHost.MaxTuningCommands})");
+                (speed, reason, switchStatus, clock) = FallBackFromTuning(speed, failed, csd);
             }
         }
         else if (SdBusSpeeds.IsUhs(speed))
@@ -62,6 +62,42 @@ public sealed partial class SdCard
         else if (speed == SdBusSpeed.High)
             Host.SetHighSpeed(true);
         return Host.SetClock(target);
+    }
+
+    /// <summary>
+    /// After a failed tuning (the engine has cleared Execute Tuning and Sampling Clock Select and reset the lines):
+    /// SDR25, High Speed timing at 1.8 V, which no specification tunes. The host goes first (UHS Mode Select SDR25 and
+    /// at most 50 MHz, so the untuned SDR104/SDR50 clock never carries another command), then CMD6 mode 1 switches the
+    /// card's group 1 to function 1 and must report it (Physical Layer 3.01, 4.3.10), current limit and driver strength
+    /// left as they are (0xF). Linux's sdhci.c instead keeps the mode on the fixed sampling clock ("Tuning failed,
+    /// falling back to fixed sampling clock") and relies on re-tuning and CRC recovery later; a fixed sampling point
+    /// at 100 or 208 MHz is the likeliest cause of data CRC errors, so this driver gives up speed instead, and says so.
+    /// </summary>
+    /// <exception cref="SdhciException"><see cref="SdhciError.Tuning"/>: the card did not take SDR25 either.</exception>
+    private (SdBusSpeed Speed, string Reason, SdSwitchStatus? Status, long ClockHz) FallBackFromTuning(SdBusSpeed tried, string failed, Csd csd)
+    {
+        var clock = SetHostTiming(SdBusSpeed.High, signalling18: true, csd);
+        SdSwitchStatus switched;
+        try
+        {
+            switched = SwitchFunction(SdSwitchStatus.UhsArgument(true, SdBusSpeed.High, 0xF, 0xF));
+        }
+        catch (SdhciException e) when (e.Error is not (SdhciError.CardRemoved or SdhciError.NoCard or SdhciError.ControllerNotResponding))
+        {
+            throw new SdhciException(SdhciError.Tuning, $"CMD19 (SEND_TUNING_BLOCK): {failed}, and the fall-back to SDR25 failed: {e.Message}", 19);
+        }
+
+        if (switched.Selected(1) != (int)SdBusSpeed.High)
+        {
+            throw new SdhciException(SdhciError.Tuning,
+                $"CMD19 (SEND_TUNING_BLOCK): {failed}, and the fall-back to SDR25 failed: CMD6 reports function 0x{switched.Selected(1):x} for group 1 ({switched.RawHex}). " +
+                "On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\"); --max-speed high avoids UHS-I.", 19);
+        }
+
+        return (SdBusSpeed.High,
+            $"fell back from {SdBusSpeeds.Name(tried)}: {failed}, so SDR25 (High Speed timing at 1.8 V, 50 MHz), which needs no tuning; " +
+            "1.8 V signalling (CMD11). On a ZynqMP the tap delays may be wrong (see the README, \"On a real ZCU102\")",
+            switched, clock);
     }
 
     /// <summary>

@@ -163,6 +163,8 @@ public sealed class ScriptTests : IDisposable
     [InlineData("--ram-mib", "lots", "--ram-mib needs MiB from 256 to 6144")]
     [InlineData("--card-mib", "3000", "--card-mib needs a power of two")]
     [InlineData("--card-spec", "4", "--card-spec needs 1, 2 or 3")]
+    [InlineData("--kernel", "no-such-variant", "no tools/vm/arm64/kernel-no-such-variant.fragment")]
+    [InlineData("--kernel", "../etc", "--kernel needs a variant name")]
     public void A_bad_run_option_is_refused_before_anything_is_built_or_booted(string option, string value, string message)
     {
         var result = RunWith([], Rig, "run", "arm64", option, value, "--", "true");

@@ -287,6 +287,7 @@ internal static partial class ConformanceRun
         try
         {
             PlatformCycle(mode, _device);
+            SettleFinalizers();
             var fds = Directory.GetFileSystemEntries("/proc/self/fd").Length;
             var maps = DeviceAndDmaMaps();
             for (var i = 0; i < 10; i++)

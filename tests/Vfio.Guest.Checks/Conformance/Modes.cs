@@ -28,9 +28,13 @@ internal sealed record IommuMode(string Name, string? NotApplicable, Func<string
         // then /dev/vfio/vfio is the type1 container, and iommufd's compatibility container (which
         // CONFIG_IOMMUFD_VFIO_CONTAINER puts on the same node) cannot be in this kernel.
         var type1Container = Directory.Exists("/sys/module/vfio_iommu_type1");
+        // Without VFIO's own container, a /dev/vfio/vfio in a kernel with iommufd is iommufd's compatibility
+        // container (CONFIG_IOMMUFD_VFIO_CONTAINER: `rig run arm64-virt --kernel iommufd-compat`).
+        var compatContainer = !type1Container && Directory.Exists("/sys/module/iommufd") && File.Exists("/dev/vfio/vfio");
         var compat = type1Container
             ? "not applicable: /dev/vfio/vfio is the type1 container (CONFIG_VFIO_CONTAINER); iommufd's compat container needs CONFIG_IOMMUFD_VFIO_CONTAINER, which excludes it in one kernel"
-            : "not applicable: no vfio_iommu_type1 and no compat container probe written yet";
+            : compatContainer ? null
+            : "not applicable: no container in this kernel: neither vfio_iommu_type1 nor iommufd's compatibility container";
         var iommufd = Vfio.Platform.Iommufd.Iommufd.IsAvailableFor(device)
             ? null
             : $"not applicable: {device} has no VFIO device cdev bound to /dev/iommu here (VFIO_DEVICE_CDEV and IOMMUFD came in Linux 6.6 and 6.2; this kernel is {Environment.OSVersion.Version})";
@@ -39,14 +43,14 @@ internal sealed record IommuMode(string Name, string? NotApplicable, Func<string
             Container("type1", VfioIommuType.Type1, type1Container),
             Container("type1v2", VfioIommuType.Type1v2, type1Container),
             new("iommufd", iommufd, iommufd is null ? OpenIommufd : null),
-            new("iommufd-compat-type1", compat, null),
-            new("iommufd-compat-type1v2", compat, null),
+            Container("iommufd-compat-type1", VfioIommuType.Type1, compatContainer, compat),
+            Container("iommufd-compat-type1v2", VfioIommuType.Type1v2, compatContainer, compat),
             new("noiommu", "not applicable: the device sits behind a real IOMMU (its own IOMMU group); no-IOMMU is the arm64 ZCU102 guest's mode", null),
         ];
     }
 
-    private static IommuMode Container(string name, VfioIommuType type, bool present) =>
-        new(name, present ? null : "not applicable: no type1 container in this kernel", present ? device =>
+    private static IommuMode Container(string name, VfioIommuType type, bool present, string? absent = null) =>
+        new(name, present ? null : absent ?? "not applicable: no type1 container in this kernel", present ? device =>
         {
             var container = VfioContainer.Open(new VfioContainerOptions { IommuType = type });
             try

@@ -172,9 +172,22 @@ internal sealed class FakeSdCard
         _busyPollsLeft = BusyPolls;
     }
 
+    /// <summary>An eMMC in the idle state: CMD1 (SEND_OP_COND) answers R3 with <see cref="MmcOcr"/>; CMD8, CMD55 and ACMD41 get nothing.</summary>
+    public bool Mmc { get; init; }
+
+    /// <summary>The OCR an <see cref="Mmc"/> device answers CMD1 with: 2.7-3.6 V and 1.70-1.95 V, sector mode, busy (bit 31 clear).</summary>
+    public const uint MmcOcr = 0x40FF_8080;
+
+    /// <summary>Answers no command (CMD0 has no response to miss): a dead card, or an unknown device.</summary>
+    public bool Mute { get; init; }
+
     /// <summary>Runs a command; null means no response (the host sees a command timeout).</summary>
     public CardReply? Execute(int index, uint argument, bool application)
     {
+        if (Mute)
+            return index == 0 && !application ? new CardReply(SdResponseType.None) : null;
+        if (Mmc)
+            return index == 0 ? new CardReply(SdResponseType.None) : index == 1 && !application ? new CardReply(SdResponseType.R3, MmcOcr) : null;
         var reply = application ? Application(index, argument) : Normal(index, argument);
         if (reply is null)
             _pendingErrors |= (uint)SdCardStatus.IllegalCommand;

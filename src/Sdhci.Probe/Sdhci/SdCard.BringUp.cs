@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Sdhci.Probe.Sdhci;
 
-/// <content>The identification sequence (<see cref="Initialize"/>): CMD0, CMD8, ACMD41 (asking for 1.8 V; the switch itself is in SdCard.BusSpeed.cs), CMD2, CMD3, CMD9, CMD7, ACMD51, ACMD6.</content>
+/// <content>The identification sequence (<see cref="Initialize"/>): CMD0, CMD8, ACMD41 (asking for 1.8 V; the switch itself is in SdCard.BusSpeed.cs), CMD2, CMD3, CMD9, CMD7, ACMD51, ACMD6; CMD1 to tell an MMC apart.</content>
 public sealed partial class SdCard
 {
     private const uint CheckPattern = 0x1AA;           // CMD8: VHS 2.7-3.6 V (0x1) and pattern 0xAA
@@ -13,16 +13,53 @@ public sealed partial class SdCard
 
     /// <summary>Brings the controller up and the card to the transfer state; see the class remarks for the sequence.</summary>
     /// <returns>The card's registers, address, bus width and clock.</returns>
-    /// <exception cref="SdhciException">No card, a failed command, a card that stays busy or answers wrongly.</exception>
+    /// <exception cref="SdhciException">No card, a failed command, a card that stays busy or answers wrongly; an MMC or eMMC
+    /// (<see cref="SdhciError.NotAnSdCard"/>).</exception>
+    /// <remarks>
+    /// Four stages, each its own method, so that another card family can take the first, third and fourth
+    /// (see <see cref="IdentifyMmc"/>): <see cref="Identify"/> (CMD0, CMD8, ACMD41, the 1.8 V switch: SD only),
+    /// <see cref="AssignAddress"/> (CMD2, CMD3, CMD9, CMD7, CMD16: the same commands for MMC, but there the host
+    /// gives the RCA), <see cref="ConfigureSdBus"/> (ACMD51, ACMD6: SD only) and <see cref="SetBusSpeed"/> (CMD6 SWITCH_FUNC: SD only).
+    /// </remarks>
     public SdCardInfo Initialize()
     {
         Info = null;
+        var identity = Identify();
+        var (cid, rca, csd) = AssignAddress(identity.Type);
+        var scr = ConfigureSdBus(rca);
+        var (speed, reason, switchStatus, clock) = SetBusSpeed(rca, csd, scr, identity.Signalling18);
+
+        // An explicit Cmd23 is tried even when the SCR does not list it (QEMU's card takes CMD23 from
+        // physical layer 3.01 on but never lists it); a card that refuses it fails the first multi-block command.
+        var blockCountMode = Options.BlockCountMode == SdBlockCountMode.Auto
+            ? scr.SupportsCmd23 ? SdBlockCountMode.Cmd23 : SdBlockCountMode.AutoCmd12
+            : Options.BlockCountMode;
+
+        Info = new SdCardInfo(identity.Type, identity.Ocr, rca, cid, csd, scr, Host.BusWidth, clock)
+        {
+            BlockCountMode = blockCountMode,
+            BusSpeed = speed,
+            BusSpeedReason = reason,
+            UhsNote = SdBusSpeeds.IsUhs(speed) ? null : identity.UhsNote,
+            SwitchStatus = switchStatus,
+        };
+        return Info;
+    }
+
+    /// <summary>What identification found: the capacity type, the ready OCR, whether the card now signals at 1.8 V, and why UHS-I was not reached.</summary>
+    private readonly record struct SdIdentity(SdCardType Type, uint Ocr, bool Signalling18, string? UhsNote);
+
+    /// <summary>
+    /// The controller at 400 kHz, then the SD identification (Physical Layer 3.01, 4.2.3 and Figure 4-6): CMD0, CMD8
+    /// (its echo checked), an ACMD41 inquiry for the card's voltage window, ACMD41 with HCS and S18R until ready, and
+    /// the 1.8 V switch when the card grants S18A (a failed switch power-cycles the card and starts again without S18R).
+    /// A device that answers neither CMD8 nor CMD55/ACMD41 may be an MMC: <see cref="IdentifyMmc"/> asks.
+    /// </summary>
+    private SdIdentity Identify()
+    {
         // UHS-I is asked for (S18R) only when the options allow it and the host has 1.8 V and an SDR mode.
         var tryUhs = SdBusSpeeds.IsUhs(Options.MaxBusSpeed) && Host.SupportsUhs;
         string? uhsNote = null;
-        bool version2;
-        uint ocr;
-        var signalling18 = false;
         while (true)
         {
             Host.Initialize();
@@ -33,10 +70,19 @@ public sealed partial class SdCard
             }
 
             Host.SendCommand(0, 0, SdResponseType.None);
-            version2 = SendInterfaceCondition();
+            var version2 = SendInterfaceCondition();
 
             // An inquiry first (argument 0) to learn the card's voltage window, as Linux does.
-            var cardWindow = Host.SendApplicationCommand(0, 41, 0, SdResponseType.R3).Value & OcrVoltageWindow;
+            uint cardWindow;
+            try
+            {
+                cardWindow = Host.SendApplicationCommand(0, 41, 0, SdResponseType.R3).Value & OcrVoltageWindow;
+            }
+            catch (SdhciException e) when (!version2 && (e.Error == SdhciError.CommandTimeout || (e.Error == SdhciError.UnusableCard && e.CommandIndex == 55)))
+            {
+                throw IdentifyMmc(e);
+            }
+
             var window = cardWindow & Host.HostOcrMask;
             if (window == 0)
             {
@@ -47,20 +93,16 @@ public sealed partial class SdCard
             // Physical Layer 3.01, 4.2.4.1 (Figure 4-6): ACMD41 with HCS and S18R; the ready answer's S18A says
             // whether the card will switch its signalling to 1.8 V.
             var askUhs = tryUhs && version2;
-            ocr = WaitUntilReady(window | (version2 ? OcrCcs : 0) | (askUhs ? OcrS18 : 0));
+            var ocr = WaitUntilReady(window | (version2 ? OcrCcs : 0) | (askUhs ? OcrS18 : 0));
+            var type = !version2 ? SdCardType.StandardCapacityV1
+                : (ocr & OcrCcs) != 0 ? SdCardType.HighCapacity
+                : SdCardType.StandardCapacity;
             if (!askUhs)
-                break;
+                return new SdIdentity(type, ocr, false, uhsNote);
             if ((ocr & OcrS18) == 0)
-            {
-                uhsNote = "the card did not accept 1.8 V signalling (ACMD41 S18A clear), so no UHS-I";
-                break;
-            }
-
+                return new SdIdentity(type, ocr, false, "the card did not accept 1.8 V signalling (ACMD41 S18A clear), so no UHS-I");
             if (SwitchVoltage() is not { } failure)
-            {
-                signalling18 = true;
-                break;
-            }
+                return new SdIdentity(type, ocr, true, null);
 
             // A failed switch leaves the card's signalling unknown: power-cycle it and identify it again at
             // 3.3 V without S18R (Physical Layer 4.2.4.1; Linux's mmc_sd_init_card does the same).
@@ -70,11 +112,46 @@ public sealed partial class SdCard
             Thread.Sleep(Options.PowerCycleDelay);
             tryUhs = false;
         }
+    }
 
-        var type = !version2 ? SdCardType.StandardCapacityV1
-            : (ocr & OcrCcs) != 0 ? SdCardType.HighCapacity
-            : SdCardType.StandardCapacity;
+    /// <summary>
+    /// The seam for MMC and eMMC. Linux's mmc_rescan tries SDIO (CMD5), then SD (ACMD41), then MMC (CMD1, SEND_OP_COND)
+    /// on a device that ignored the others; an eMMC answers neither CMD8 (SEND_EXT_CSD there, a transfer-state
+    /// command) nor ACMD41. So after an ACMD41 inquiry that went unanswered (or whose CMD55 came back without
+    /// APP_CMD) on a device that did not answer CMD8 either, this sends the CMD1 inquiry (argument 0, R3: the device's OCR, JEDEC JESD84-B51, 6.4.2) and, if it is
+    /// answered, reports an MMC: bringing one up is not implemented. What it would need, in the places named in
+    /// <see cref="Initialize"/>: CMD1 with the voltage window and sector mode (OCR bits 30:29 = 0b10) until bit 31 is set,
+    /// instead of ACMD41; CMD3 with an RCA the host chooses (R1, not R6); no ACMD51 or SCR, but CMD8 SEND_EXT_CSD (a
+    /// 512-byte read) for the capacity (SEC_COUNT), the card types and the partitions; CMD6 SWITCH writes to EXT_CSD
+    /// bytes (BUS_WIDTH 183 for 4 or 8 bits, HS_TIMING 185 for High Speed, HS200 with CMD21 tuning) instead of SD's
+    /// CMD6 SWITCH_FUNC and ACMD6; and an 8-bit bus on hosts with Capabilities bit 18. See the README, "eMMC".
+    /// </summary>
+    /// <param name="sdFailure">The unanswered ACMD41 inquiry, reported when CMD1 goes unanswered too.</param>
+    /// <returns>The exception to throw.</returns>
+    private SdhciException IdentifyMmc(SdhciException sdFailure)
+    {
+        uint ocr;
+        try
+        {
+            ocr = Host.SendCommand(1, 0, SdResponseType.R3).Value;
+        }
+        catch (SdhciException e) when (e.Error == SdhciError.CommandTimeout)
+        {
+            return sdFailure;
+        }
 
+        return new SdhciException(SdhciError.NotAnSdCard,
+            $"CMD1 (SEND_OP_COND): not an SD card: the device ignored CMD8 and ACMD41 but answered CMD1 with OCR 0x{ocr:x8}, as an MMC or eMMC does. " +
+            "sdhci-probe brings up SD cards only; the kernel's mmc driver can use this device (see src/Sdhci.Probe/README.md, \"eMMC\").", 1)
+        { CardStatus = ocr };
+    }
+
+    /// <summary>
+    /// From the ready state to the transfer state (Physical Layer 3.01, 4.2.3 and 4.3): CMD2 (CID), CMD3 until the card
+    /// publishes a non-zero RCA (R6), CMD9 (CSD), CMD7 (select), and CMD16 to 512 bytes on standard-capacity cards.
+    /// </summary>
+    private (Cid Cid, ushort Rca, Csd Csd) AssignAddress(SdCardType type)
+    {
         var cid = Cid.Parse(Host.SendCommand(2, 0, SdResponseType.R2).GetLong());
         var rca = (ushort)(Host.SendCommand(3, 0, SdResponseType.R6).Value >> 16);
         if (rca == 0)
@@ -83,35 +160,23 @@ public sealed partial class SdCard
         CheckStatus(7, false, Host.SendCommand(7, (uint)rca << 16, SdResponseType.R1b).Value);
         if (type != SdCardType.HighCapacity)
             CheckStatus(16, false, Host.SendCommand(16, BlockSize, SdResponseType.R1).Value);
+        return (cid, rca, csd);
+    }
 
+    /// <summary>ACMD51 (the SCR, 8 bytes on DAT0), then ACMD6 and the host to a 4-bit bus when the options and the SCR allow it.</summary>
+    private Scr ConfigureSdBus(ushort rca)
+    {
         var scrBytes = new byte[8];
         CheckStatus(51, true, Host.SendApplicationCommand(rca, 51, 0, SdResponseType.R1,
             new SdhciDataTransfer(SdhciTransferDirection.Read, 8, 1, scrBytes)).Value);
         var scr = Scr.Parse(scrBytes);
-
         if (Options.FourBitBus && scr.Supports4BitBus)
         {
             CheckStatus(6, true, Host.SendApplicationCommand(rca, 6, 2, SdResponseType.R1).Value);
             Host.SetBusWidth(4);
         }
 
-        var (speed, reason, switchStatus, clock) = SetBusSpeed(rca, csd, scr, signalling18);
-
-        // An explicit Cmd23 is tried even when the SCR does not list it (QEMU's card takes CMD23 from
-        // physical layer 3.01 on but never lists it); a card that refuses it fails the first multi-block command.
-        var blockCountMode = Options.BlockCountMode == SdBlockCountMode.Auto
-            ? scr.SupportsCmd23 ? SdBlockCountMode.Cmd23 : SdBlockCountMode.AutoCmd12
-            : Options.BlockCountMode;
-
-        Info = new SdCardInfo(type, ocr, rca, cid, csd, scr, Host.BusWidth, clock)
-        {
-            BlockCountMode = blockCountMode,
-            BusSpeed = speed,
-            BusSpeedReason = reason,
-            UhsNote = SdBusSpeeds.IsUhs(speed) ? null : uhsNote,
-            SwitchStatus = switchStatus,
-        };
-        return Info;
+        return scr;
     }
 
     /// <summary>CMD8: true for a physical layer 2.00 card that echoed the pattern, false for a 1.x card that did not answer.</summary>

@@ -110,6 +110,7 @@ public static class SdCommandNames
             : index switch
             {
                 0 => "GO_IDLE_STATE",
+                1 => "SEND_OP_COND",                         // MMC and eMMC only: an SD card ignores it
                 2 => "ALL_SEND_CID",
                 3 => "SEND_RELATIVE_ADDR",
                 6 => "SWITCH_FUNC",

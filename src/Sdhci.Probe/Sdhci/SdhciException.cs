@@ -85,6 +85,12 @@ public enum SdhciError
 
     /// <summary>Sampling clock tuning (Execute Tuning with CMD19) did not converge.</summary>
     Tuning,
+
+    /// <summary>
+    /// The device ignored the SD identification (CMD55/ACMD41) but answered CMD1 (SEND_OP_COND): an MMC or eMMC,
+    /// which this driver identifies and does not bring up (src/Sdhci.Probe/README.md, "eMMC").
+    /// </summary>
+    NotAnSdCard,
 }
 
 /// <summary>

@@ -11,10 +11,10 @@ namespace Vfio.Examples;
 /// <summary>The API guide's examples, against an SDHCI controller (any device works for open/registers).</summary>
 internal static class Examples
 {
-    // SDHCI registers the examples use.
-    private static readonly Register16 HostVersion = new(0xFE, "Host Controller Version");
-    private static readonly Register32 CapabilitiesLow = new(0x40, "Capabilities");
-    private static readonly BitField BaseClockMhz = new(8, 8);
+    // SDHCI registers the examples use (the block is declared in SdhciBlock.cs).
+    private static readonly Register16<SdhciBlock, Access.ReadOnly> HostVersion = SdhciBlock.HostVersion;
+    private static readonly Register32<SdhciBlock, Access.ReadOnly> CapabilitiesLow = SdhciBlock.Capabilities;
+    private static readonly BitField<byte> BaseClockMhz = SdhciBlock.BaseClockMhz;
 
     public static void Quickstart()
     {
@@ -69,6 +69,22 @@ internal static class Examples
         }
 
         Console.WriteLine();
+        // end
+    }
+
+    public static void RegisterBlock(string name, bool noIommu)
+    {
+        using var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
+        var device = container.OpenGroupOf(name).OpenDevice(name);
+        using var region = device.MapRegion(0);
+        // example: register-block
+        var regs = region.Bind<SdhciBlock>();                  // checked once: size, alignment, mapped
+        var caps = regs.Read(SdhciBlock.Capabilities);          // one load at a constant offset
+        regs.Modify(SdhciBlock.HostControl2, SdhciBlock.UhsModeSelect, UhsMode.Sdr25);   // one field, read-modify-write
+        var status = regs.Read(SdhciBlock.NormalInterruptStatus);
+        regs.Write(SdhciBlock.NormalInterruptStatus, status);  // write 1 to clear; Modify would not compile
+        Console.WriteLine($"base clock {SdhciBlock.BaseClockMhz.Get(caps)} MHz, UHS mode " +
+            $"{SdhciBlock.UhsModeSelect.Get(regs.Read(SdhciBlock.HostControl2))}, status 0x{status:x4}");
         // end
     }
 

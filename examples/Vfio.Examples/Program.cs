@@ -23,6 +23,7 @@ foreach (var example in args[0] == "all" ? all : [args[0]])
         {
             case "open": Examples.Open(device, noIommu); break;
             case "registers": Examples.Registers(device, noIommu); break;
+            case "register-block": Examples.RegisterBlock(device, noIommu); break; // writes Host Control 2: not part of "all"
             case "interrupt": Examples.Interrupt(device, noIommu); break;
             case "interrupt-async": await Examples.InterruptAsync(device, noIommu).ConfigureAwait(false); break;
             case "dma": Examples.Dma(device); break;

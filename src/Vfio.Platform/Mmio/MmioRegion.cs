@@ -354,66 +354,159 @@ public sealed unsafe class MmioRegion : IDisposable
         }
     }
 
-    /// <summary>Reads a named 8-bit register.</summary>
+    /// <summary>Reads a named 8-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pread when that part is not mapped). For the unchecked single load,
+    /// bind the block once (<see cref="Bind{TBlock}"/>).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be readable.</typeparam>
     /// <param name="register">The register.</param>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public byte Read(Register8 register) => Read8(register.Offset);
+    public byte Read<TBlock, TAccess>(Register8<TBlock, TAccess> register)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IReadable => Read8(register.Offset);
 
-    /// <summary>Reads a named 16-bit register.</summary>
+    /// <summary>Writes a named 8-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pwrite when that part is not mapped).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write<TBlock, TAccess>(Register8<TBlock, TAccess> register, byte value)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IWritable => Write8(register.Offset, value);
+
+    /// <summary>Reads a named 16-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pread when that part is not mapped). For the unchecked single load,
+    /// bind the block once (<see cref="Bind{TBlock}"/>).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be readable.</typeparam>
     /// <param name="register">The register.</param>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ushort Read(Register16 register) => Read16(register.Offset);
+    public ushort Read<TBlock, TAccess>(Register16<TBlock, TAccess> register)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IReadable => Read16(register.Offset);
 
-    /// <summary>Reads a named 32-bit register.</summary>
+    /// <summary>Writes a named 16-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pwrite when that part is not mapped).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write<TBlock, TAccess>(Register16<TBlock, TAccess> register, ushort value)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IWritable => Write16(register.Offset, value);
+
+    /// <summary>Reads a named 32-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pread when that part is not mapped). For the unchecked single load,
+    /// bind the block once (<see cref="Bind{TBlock}"/>).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be readable.</typeparam>
     /// <param name="register">The register.</param>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint Read(Register32 register) => Read32(register.Offset);
+    public uint Read<TBlock, TAccess>(Register32<TBlock, TAccess> register)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IReadable => Read32(register.Offset);
 
-    /// <summary>Reads a named 64-bit register in one access.</summary>
+    /// <summary>Writes a named 32-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pwrite when that part is not mapped).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value to write.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write<TBlock, TAccess>(Register32<TBlock, TAccess> register, uint value)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IWritable => Write32(register.Offset, value);
+
+    /// <summary>Reads a named 64-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pread when that part is not mapped). For the unchecked single load,
+    /// bind the block once (<see cref="Bind{TBlock}"/>).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be readable.</typeparam>
     /// <param name="register">The register.</param>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Read(Register64 register) => Read64(register.Offset);
+    public ulong Read<TBlock, TAccess>(Register64<TBlock, TAccess> register)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IReadable => Read64(register.Offset);
 
-    /// <summary>Writes a named 8-bit register.</summary>
+    /// <summary>Writes a named 64-bit register of a block that starts at offset 0 of the region, with the
+    /// region's per-access check (and pwrite when that part is not mapped).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
     /// <param name="register">The register.</param>
     /// <param name="value">The value to write.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write(Register8 register, byte value) => Write8(register.Offset, value);
+    public void Write<TBlock, TAccess>(Register64<TBlock, TAccess> register, ulong value)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IWritable => Write64(register.Offset, value);
 
-    /// <summary>Writes a named 16-bit register.</summary>
-    /// <param name="register">The register.</param>
-    /// <param name="value">The value to write.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write(Register16 register, ushort value) => Write16(register.Offset, value);
-
-    /// <summary>Writes a named 32-bit register.</summary>
-    /// <param name="register">The register.</param>
-    /// <param name="value">The value to write.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write(Register32 register, uint value) => Write32(register.Offset, value);
-
-    /// <summary>Writes a named 64-bit register in one access.</summary>
-    /// <param name="register">The register.</param>
-    /// <param name="value">The value to write.</param>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write(Register64 register, ulong value) => Write64(register.Offset, value);
-
-    /// <summary>Read-modify-write of a 32-bit register: clears the bits of <paramref name="clear"/>, then sets
-    /// those of <paramref name="set"/>. Two bus accesses; not atomic against the device.</summary>
+    /// <summary>Read-modify-write of a 32-bit read-write register of a block at offset 0, through the checked
+    /// accessors: clears the bits of <paramref name="clear"/>, then sets those of <paramref name="set"/>. Two bus
+    /// accesses; not atomic against the device.</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
     /// <param name="register">The register.</param>
     /// <param name="clear">Bits to clear.</param>
     /// <param name="set">Bits to set.</param>
     /// <returns>The value written.</returns>
-    public uint Modify(Register32 register, uint clear, uint set)
+    public uint Modify<TBlock>(Register32<TBlock, Access.ReadWrite> register, uint clear, uint set)
+        where TBlock : struct, IRegisterBlock
     {
         var value = (Read32(register.Offset) & ~clear) | set;
         Write32(register.Offset, value);
         return value;
     }
+
+    /// <summary>
+    /// Binds the register block <typeparamref name="TBlock"/> at <paramref name="offset"/>: checks once that
+    /// the region is not disposed and that the block's <see cref="IRegisterBlock.Size"/> bytes from there lie
+    /// inside the region, in mapped memory (the region's mapping, or one sparse mmap area), 8-byte aligned.
+    /// Each named access of the returned block is then one volatile load or store with no check.
+    /// </summary>
+    /// <typeparam name="TBlock">The block.</typeparam>
+    /// <param name="offset">Where the block starts in the region (0 for a device whose region is its block).</param>
+    /// <returns>The bound block; it must not be used after the region is disposed (see <see cref="RegisterBlock{TBlock}"/>).</returns>
+    /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
+    /// <exception cref="VfioException">The block does not fit the region (EFAULT), <paramref name="offset"/> is
+    /// not 8-byte aligned (EINVAL), or that part is not mapped (EOPNOTSUPP: the kernel lets it be reached by
+    /// pread/pwrite only; use the region's <c>Read</c>/<c>Write</c> overloads, which take the same registers).</exception>
+    public RegisterBlock<TBlock> Bind<TBlock>(long offset = 0)
+        where TBlock : struct, IRegisterBlock
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var size = TBlock.Size;
+        if (size <= 0 || offset < 0 || offset > _length - size)
+            ThrowBind(TBlock.Name, size, offset, Errno.EFAULT);
+        if ((offset & 7) != 0)
+            ThrowBind(TBlock.Name, size, offset, Errno.EINVAL);
+        if (_base != null && offset + size <= _mappedLength)
+            return new RegisterBlock<TBlock>(this, offset, _base + offset);
+        foreach (var area in _areas)
+        {
+            if (offset >= area.Offset && offset + size <= area.Offset + area.Length)
+                return new RegisterBlock<TBlock>(this, offset, (byte*)area.Mapping + (offset - area.Offset));
+        }
+
+        ThrowBind(TBlock.Name, size, offset, Errno.EOPNOTSUPP);
+        return default;
+    }
+
+    /// <summary>The errors of <see cref="Bind{TBlock}"/>, out of line.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBind(string block, int size, long offset, int errno) =>
+        throw new VfioException($"Bind<{block}>", Name, errno, errno switch
+        {
+            Errno.EFAULT => $"The {block} block (0x{size:x} bytes) at offset 0x{offset:x} does not fit in the region of 0x{_length:x} bytes.",
+            Errno.EINVAL => $"The {block} block at offset 0x{offset:x} is not 8-byte aligned.",
+            _ => $"0x{offset:x}..0x{offset + size:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); " +
+                 $"use the region's Read/Write overloads with the same registers (checked, a system call per access).",
+        });
 
     /// <summary>A view of the region for a hot loop: a <c>ref struct</c> holding the base address and the
     /// bounds in registers, so a loop of accesses does not reload them after every volatile access. Same

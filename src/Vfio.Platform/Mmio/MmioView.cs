@@ -127,15 +127,23 @@ public readonly unsafe ref struct MmioView
         Volatile.Write(ref *(ulong*)(_base + offset), value);
     }
 
-    /// <summary>Reads a named 32-bit register.</summary>
+    /// <summary>Reads a named 32-bit register of a block at offset 0 of the region (checked like <see cref="Read32"/>).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be readable.</typeparam>
     /// <param name="register">The register.</param>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint Read(Register32 register) => Read32(register.Offset);
+    public uint Read<TBlock, TAccess>(Register32<TBlock, TAccess> register)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IReadable => Read32(register.Offset);
 
-    /// <summary>Writes a named 32-bit register.</summary>
+    /// <summary>Writes a named 32-bit register of a block at offset 0 of the region (checked like <see cref="Write32"/>).</summary>
+    /// <typeparam name="TBlock">The register's block.</typeparam>
+    /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
     /// <param name="register">The register.</param>
     /// <param name="value">The value to write.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write(Register32 register, uint value) => Write32(register.Offset, value);
+    public void Write<TBlock, TAccess>(Register32<TBlock, TAccess> register, uint value)
+        where TBlock : struct, IRegisterBlock
+        where TAccess : struct, Access.IWritable => Write32(register.Offset, value);
 }

@@ -1,34 +1,5 @@
 namespace Vfio.Platform.Mmio;
 
-/// <summary>A named 8-bit device register: its offset in a region, declared once and read with
-/// <see cref="MmioRegion.Read(Register8)"/>, so the width is part of the type and cannot be mixed up.</summary>
-/// <param name="Offset">Byte offset in the region.</param>
-/// <param name="Name">Name for messages and dumps.</param>
-public readonly record struct Register8(long Offset, string Name);
-
-/// <summary>A named 16-bit device register (see <see cref="Register8"/>).</summary>
-/// <param name="Offset">Byte offset in the region, 2-byte aligned.</param>
-/// <param name="Name">Name for messages and dumps.</param>
-public readonly record struct Register16(long Offset, string Name);
-
-/// <summary>A named 32-bit device register (see <see cref="Register8"/>).</summary>
-/// <param name="Offset">Byte offset in the region, 4-byte aligned.</param>
-/// <param name="Name">Name for messages and dumps.</param>
-/// <example>
-/// <code>
-/// static readonly Register32 NormalInterruptStatus = new(0x30, "Normal Interrupt Status");
-/// static readonly BitField CommandComplete = new(0, 1);
-/// var status = regs.Read(NormalInterruptStatus);
-/// if (CommandComplete.Get(status) != 0) regs.Write(NormalInterruptStatus, CommandComplete.Mask32);
-/// </code>
-/// </example>
-public readonly record struct Register32(long Offset, string Name);
-
-/// <summary>A named 64-bit device register, accessed in one bus access (see <see cref="Register8"/>).</summary>
-/// <param name="Offset">Byte offset in the region, 8-byte aligned.</param>
-/// <param name="Name">Name for messages and dumps.</param>
-public readonly record struct Register64(long Offset, string Name);
-
 /// <summary>A bit field of a register: <paramref name="Width"/> bits starting at bit <paramref name="Shift"/>.</summary>
 /// <param name="Shift">Lowest bit, 0 to 63.</param>
 /// <param name="Width">Number of bits, 1 to 64 - <paramref name="Shift"/>.</param>

@@ -1,0 +1,158 @@
+using System.Runtime.CompilerServices;
+
+namespace Vfio.Platform.Mmio;
+
+/// <summary>
+/// A typed bit field of a register: <see cref="Width"/> bits from bit <see cref="Shift"/>, whose value is a
+/// <typeparamref name="TValue"/> (an enum of the values the specification names, a <see cref="bool"/> for a
+/// one-bit flag, or an unsigned integer). Declared once (<c>static readonly</c>), so the JIT folds the shift
+/// and mask into the instructions; <see cref="RegisterBlock{TBlock}.Modify{TValue}(Register32{TBlock, Access.ReadWrite}, BitField{TValue}, TValue)"/>
+/// writes one field of a register as the specification words it.
+/// </summary>
+/// <typeparam name="TValue">An enum, <see cref="bool"/>, <see cref="byte"/>, <see cref="ushort"/>, <see cref="uint"/> or <see cref="ulong"/>.</typeparam>
+/// <example>
+/// <code>
+/// enum UhsMode : ushort { Sdr12, Sdr25, Sdr50, Sdr104, Ddr50 }
+/// static readonly BitField&lt;UhsMode&gt; UhsModeSelect = new(0, 3);
+/// static readonly BitField&lt;bool&gt; Signalling18V = new(3, 1);
+/// regs.Modify(Sdhci.HostControl2, UhsModeSelect, UhsMode.Sdr50);
+/// bool is18V = Signalling18V.Get(regs.Read(Sdhci.HostControl2));
+/// </code>
+/// </example>
+public readonly struct BitField<TValue>
+    where TValue : unmanaged
+{
+    /// <summary>Declares the field.</summary>
+    /// <param name="shift">Lowest bit, 0 to 63.</param>
+    /// <param name="width">Number of bits: 1 to 64 - <paramref name="shift"/>, and no more than <typeparamref name="TValue"/> holds (1 for <see cref="bool"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The field does not fit a 64-bit register or its value type.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="TValue"/> is not an enum, bool or unsigned integer.</exception>
+    public BitField(int shift, int width)
+    {
+        var type = typeof(TValue);
+        if (!type.IsEnum && type != typeof(bool) && type != typeof(byte) && type != typeof(ushort) && type != typeof(uint) && type != typeof(ulong))
+        {
+            throw new NotSupportedException($"A bit field's value is an enum, bool, byte, ushort, uint or ulong, not {type.Name}.");
+        }
+
+        var bits = type == typeof(bool) ? 1 : Unsafe.SizeOf<TValue>() * 8;
+        ArgumentOutOfRangeException.ThrowIfNegative(shift);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shift, 63);
+        if (width < 1 || width > 64 - shift || width > bits)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), width,
+                $"A {type.Name} field at bit {shift} is 1 to {Math.Min(64 - shift, bits)} bits wide.");
+        }
+
+        Shift = shift;
+        Width = width;
+    }
+
+    /// <summary>Lowest bit, 0 to 63.</summary>
+    public int Shift { get; }
+
+    /// <summary>Number of bits.</summary>
+    public int Width { get; }
+
+    /// <summary>The field's bits in place.</summary>
+    public ulong Mask => (ulong.MaxValue >> (64 - Width)) << Shift;
+
+    /// <summary>The field's value in <paramref name="register"/>.</summary>
+    /// <param name="register">A register value (any width, zero-extended).</param>
+    /// <returns>The field's bits as a <typeparamref name="TValue"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TValue Get(ulong register) => FromBits((register & Mask) >> Shift);
+
+    /// <summary><paramref name="register"/> with the field replaced by <paramref name="value"/>.</summary>
+    /// <param name="register">A register value.</param>
+    /// <param name="value">The new value; must fit in <see cref="Width"/> bits.</param>
+    /// <returns>The new register value.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The value does not fit the field.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong With(ulong register, TValue value) => (register & ~Mask) | InPlace(value);
+
+    /// <summary><paramref name="register"/> with the field replaced by <paramref name="value"/>, for a
+    /// register of up to 32 bits.</summary>
+    /// <param name="register">A register value.</param>
+    /// <param name="value">The new value; must fit in <see cref="Width"/> bits.</param>
+    /// <returns>The new register value.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The value does not fit the field.</exception>
+    /// <exception cref="ArgumentException">The field lies above bit 31.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint With(uint register, TValue value)
+    {
+        if (Shift + Width > 32)
+        {
+            ThrowAbove(32);
+        }
+
+        return (uint)With((ulong)register, value);
+    }
+
+    /// <summary><paramref name="value"/> shifted into the field's place, all other bits 0.</summary>
+    /// <param name="value">The value; must fit in <see cref="Width"/> bits.</param>
+    /// <returns>The bits.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The value does not fit the field.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong InPlace(TValue value)
+    {
+        var bits = ToBits(value);
+        if (Width < 64 && bits >> Width != 0)
+        {
+            ThrowTooWide(bits);
+        }
+
+        return bits << Shift;
+    }
+
+    /// <summary>Throws when the field does not fit a register of <paramref name="registerBits"/> bits: the
+    /// registers' Modify calls it, and for a <c>static readonly</c> field the JIT folds the test away.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckFits(int registerBits)
+    {
+        if (Shift + Width > registerBits)
+        {
+            ThrowAbove(registerBits);
+        }
+    }
+
+    /// <summary>The field for messages: "bits 3..5 (UhsMode)".</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() => $"bits {Shift}..{Shift + Width - 1} ({typeof(TValue).Name})";
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ToBits(TValue value) => Unsafe.SizeOf<TValue>() switch
+    {
+        1 => Unsafe.As<TValue, byte>(ref value),
+        2 => Unsafe.As<TValue, ushort>(ref value),
+        4 => Unsafe.As<TValue, uint>(ref value),
+        _ => Unsafe.As<TValue, ulong>(ref value),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TValue FromBits(ulong bits)
+    {
+        switch (Unsafe.SizeOf<TValue>())
+        {
+            case 1:
+                var b = (byte)bits;
+                return Unsafe.As<byte, TValue>(ref b);
+            case 2:
+                var s = (ushort)bits;
+                return Unsafe.As<ushort, TValue>(ref s);
+            case 4:
+                var i = (uint)bits;
+                return Unsafe.As<uint, TValue>(ref i);
+            default:
+                return Unsafe.As<ulong, TValue>(ref bits);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowTooWide(ulong value) =>
+        throw new ArgumentOutOfRangeException(nameof(value), value, $"0x{value:x} does not fit the {Width}-bit field at bit {Shift}.");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowAbove(int registerBits) =>
+        throw new ArgumentException($"The field {this} does not fit a {registerBits}-bit register.");
+}

@@ -50,7 +50,7 @@ internal static partial class ConformanceRun
             PlatformDmaCases(mode);
             PlatformDeviceCases(mode);
             PlatformDriverCases(mode);
-            PlatformInitRemove(mode);
+            InitRemove(mode, () => PlatformCycle(mode, _device));
             TwoChannels(mode, devices.Length > 1 ? devices[1] : null);
         }
 
@@ -279,35 +279,6 @@ internal static partial class ConformanceRun
             Detail("driver.memcpy_storm", mode, "MBps", Math.Round(Copies * (double)Size / clock.Elapsed.TotalSeconds / 1e6, 1));
             return All(buffer.Span.Slice(Half, 8 * Size), 0x5A) ? "pass" : "FAIL: a destination differs";
         });
-    }
-
-    private static void PlatformInitRemove(IommuMode mode)
-    {
-        const string Name = "driver.init_remove";
-        try
-        {
-            PlatformCycle(mode, _device);
-            SettleFinalizers();
-            var fds = Directory.GetFileSystemEntries("/proc/self/fd").Length;
-            var maps = DeviceAndDmaMaps();
-            for (var i = 0; i < 10; i++)
-            {
-                if (PlatformCycle(mode, _device) is { } failure)
-                {
-                    Record(Name, mode.Name, $"FAIL: cycle {i}: {failure}");
-                    return;
-                }
-            }
-
-            var fdsLeaked = Directory.GetFileSystemEntries("/proc/self/fd").Length - fds;
-            var mapsLeaked = DeviceAndDmaMaps() - maps;
-            Detail(Name, mode, "leaked", $"fds {fdsLeaked}, maps {mapsLeaked}");
-            Record(Name, mode.Name, fdsLeaked == 0 && mapsLeaked == 0 ? "pass" : $"FAIL: {fdsLeaked} descriptors and {mapsLeaked} mappings left after 10 cycles");
-        }
-        catch (Exception e)
-        {
-            Record(Name, mode.Name, $"FAIL: {Describe(e)}");
-        }
     }
 
     /// <summary>Open the channel, copy 256 bytes on its interrupt, close everything.</summary>

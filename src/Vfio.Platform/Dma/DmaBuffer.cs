@@ -21,12 +21,15 @@ public sealed class DmaBuffer : IDisposable
     private int _mappings;
     private int _disposeRequested;
 
-    private DmaBuffer(ISyscalls sys, nint address, long length, bool hugePages)
+    /// <summary>The huge page sizes <see cref="AllocateHugePages(long, long)"/> takes: 2 MiB and 1 GiB.</summary>
+    public const long HugePage2M = 2L << 20, HugePage1G = 1L << 30;
+
+    private DmaBuffer(ISyscalls sys, nint address, long length, long pageSize)
     {
         _sys = sys;
         _address = address;
         Length = length;
-        HugePages = hugePages;
+        PageSize = pageSize;
     }
 
     /// <summary>The process's virtual address of the buffer.</summary>
@@ -45,7 +48,11 @@ public sealed class DmaBuffer : IDisposable
     public long Length { get; }
 
     /// <summary>Backed by huge pages (fewer IOMMU entries, needs reserved huge pages).</summary>
-    public bool HugePages { get; }
+    public bool HugePages => PageSize != Environment.SystemPageSize;
+
+    /// <summary>The size of the pages behind the buffer: the system page size, or the huge page size
+    /// (<see cref="HugePage2M"/>, <see cref="HugePage1G"/>).</summary>
+    public long PageSize { get; }
 
     /// <summary>True while the memory exists: until <see cref="Dispose"/>, or after it until the last
     /// mapping that uses the buffer is gone.</summary>
@@ -59,20 +66,40 @@ public sealed class DmaBuffer : IDisposable
     /// <param name="hugePages">Use 2 MiB huge pages (MAP_HUGETLB); the system must have some reserved.</param>
     public static DmaBuffer Allocate(long size, bool hugePages = false) => Allocate(LinuxSyscalls.Instance, size, hugePages);
 
-    internal static DmaBuffer Allocate(ISyscalls sys, long size, bool hugePages)
+    /// <summary>Allocates <paramref name="size"/> bytes (rounded up to whole huge pages) of huge pages of
+    /// <paramref name="pageSize"/> bytes (MAP_HUGETLB with MAP_HUGE_2MB or MAP_HUGE_1GB), zeroed and
+    /// populated. The kernel must have pages of that size reserved: 2 MiB ones in
+    /// <c>/proc/sys/vm/nr_hugepages</c>, 1 GiB ones usually at boot (<c>hugepagesz=1G hugepages=N</c>).</summary>
+    /// <param name="size">Bytes wanted.</param>
+    /// <param name="pageSize"><see cref="HugePage2M"/> or <see cref="HugePage1G"/>.</param>
+    public static DmaBuffer AllocateHugePages(long size, long pageSize) => Allocate(LinuxSyscalls.Instance, size, pageSize);
+
+    internal static DmaBuffer Allocate(ISyscalls sys, long size, bool hugePages) => Allocate(sys, size, hugePages ? HugePage2M : Environment.SystemPageSize);
+
+    internal static DmaBuffer Allocate(ISyscalls sys, long size, long pageSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
-        long page = hugePages ? 2 << 20 : Environment.SystemPageSize;
-        var length = checked((size + page - 1) / page * page);
-        var flags = LibcConstants.MAP_SHARED | LibcConstants.MAP_ANONYMOUS | LibcConstants.MAP_POPULATE | (hugePages ? LibcConstants.MAP_HUGETLB : 0);
+        var huge = pageSize switch
+        {
+            HugePage2M => LibcConstants.MAP_HUGETLB | (21 << LibcConstants.MAP_HUGE_SHIFT),
+            HugePage1G => LibcConstants.MAP_HUGETLB | (30 << LibcConstants.MAP_HUGE_SHIFT),
+            _ when pageSize == Environment.SystemPageSize => 0,
+            _ => throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "A DMA buffer's huge pages are 2 MiB (DmaBuffer.HugePage2M) or 1 GiB (DmaBuffer.HugePage1G)."),
+        };
+        var length = checked((size + pageSize - 1) / pageSize * pageSize);
+        var flags = LibcConstants.MAP_SHARED | LibcConstants.MAP_ANONYMOUS | LibcConstants.MAP_POPULATE | huge;
         var address = sys.Mmap((nuint)length, LibcConstants.PROT_READ | LibcConstants.PROT_WRITE, flags, -1, 0);
         if (address < 0)
         {
-            throw new VfioException("mmap(DMA buffer)", $"{length} bytes", (int)-address,
-                hugePages ? "Reserve huge pages first (echo N > /proc/sys/vm/nr_hugepages)." : null);
+            throw new VfioException("mmap(DMA buffer)", $"{length} bytes", (int)-address, pageSize switch
+            {
+                HugePage2M => "Reserve huge pages first (echo N > /proc/sys/vm/nr_hugepages).",
+                HugePage1G => "Reserve 1 GiB huge pages first (boot with hugepagesz=1G hugepages=N, or echo N > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages).",
+                _ => null,
+            });
         }
 
-        return new DmaBuffer(sys, address, length, hugePages);
+        return new DmaBuffer(sys, address, length, pageSize);
     }
 
     internal void AddMapping() => Interlocked.Increment(ref _mappings);

@@ -11,6 +11,7 @@ using Vfio.Platform.Preparation;
 // vfio-guest-checks --abi
 // vfio-guest-checks --conformance DEVICE[,DEVICE]   (the selftests' cases on QEMU's edu/nvme bound to vfio-pci, or on
 //   ZynqMP GDMA channels bound to vfio-platform, e.g. fd500000.dma-controller,fd510000.dma-controller)
+// vfio-guest-checks --conformance EDU_DEVICE --dma-mapping-only   (vfio_dma_mapping_test's cases only)
 // --iommufd: open the device through its cdev and /dev/iommu instead of the group and the container.
 // --release-request: at the end, unbind the device from its VFIO driver while it is open and check that the
 //   library raises ReleaseRequested and that releasing the device in the handler lets the unbind finish.
@@ -33,6 +34,12 @@ if (args is ["--conformance", var conformanceDevice])
     return Directory.Exists($"/sys/bus/platform/devices/{names[0]}")
         ? Vfio.Guest.Checks.Conformance.ConformanceRun.RunPlatform(names)
         : Vfio.Guest.Checks.Conformance.ConformanceRun.Run(conformanceDevice);
+}
+
+if (args is ["--conformance", var dmaDevice, "--dma-mapping-only"])
+{
+    // Only vfio_dma_mapping_test's cases on the edu: the run in a guest with a 1 GiB huge page reserved.
+    return Vfio.Guest.Checks.Conformance.ConformanceRun.Run(dmaDevice, dmaMappingOnly: true);
 }
 
 if (args.Length == 0)

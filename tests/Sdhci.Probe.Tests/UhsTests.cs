@@ -112,7 +112,7 @@ public class UhsTests
     }
 
     /// <summary>
-    /// A tuning that does not converge (SD Host Controller 3.00, 2.2.26: the controller clears Execute Tuning with
+    /// A tuning that does not converge (SD Host Controller 3.00, Host Control 2 register: the controller clears Execute Tuning with
     /// Sampling Clock Select clear, or never clears it within 40 CMD19): the bring-up falls back to SDR25, which needs
     /// no tuning: the host first (UHS Mode Select 1, 50 MHz), then CMD6 mode 1 to group 1 function 1; init says so.
     /// </summary>

@@ -118,7 +118,7 @@ public sealed partial class SdCard
     /// The seam for MMC and eMMC. Linux's mmc_rescan tries SDIO (CMD5), then SD (ACMD41), then MMC (CMD1, SEND_OP_COND)
     /// on a device that ignored the others; an eMMC answers neither CMD8 (SEND_EXT_CSD there, a transfer-state
     /// command) nor ACMD41. So after an ACMD41 inquiry that went unanswered (or whose CMD55 came back without
-    /// APP_CMD) on a device that did not answer CMD8 either, this sends the CMD1 inquiry (argument 0, R3: the device's OCR, JEDEC JESD84-B51, 6.4.2) and, if it is
+    /// APP_CMD) on a device that did not answer CMD8 either, this sends the CMD1 inquiry (argument 0, R3: the device's OCR; JEDEC JESD84-B51, operating voltage validation) and, if it is
     /// answered, reports an MMC: bringing one up is not implemented. What it would need, in the places named in
     /// <see cref="Initialize"/>: CMD1 with the voltage window and sector mode (OCR bits 30:29 = 0b10) until bit 31 is set,
     /// instead of ACMD41; CMD3 with an RCA the host chooses (R1, not R6); no ACMD51 or SCR, but CMD8 SEND_EXT_CSD (a

@@ -43,7 +43,7 @@ public sealed partial class SdCard
 
     /// <summary>
     /// Whether <paramref name="speed"/> needs sampling clock tuning: SDR104 always, SDR50 when the host sets Use Tuning
-    /// for SDR50 (Capabilities bit 45), nothing else (SD Host Controller 3.00, 2.2.26 Execute Tuning; Physical Layer
+    /// for SDR50 (Capabilities bit 45), nothing else (SD Host Controller 3.00, Host Control 2 register (0x3E), Execute Tuning; Physical Layer
     /// 3.01, 4.2.4.5). Linux's sdhci.c also tunes DDR50 and only warns when that fails ("ddr50 tuning failed" in
     /// core/sd.c); here DDR50 runs on the fixed sampling clock from the start.
     /// </summary>

@@ -6,7 +6,7 @@ namespace Sdhci.Probe.Sdhci;
 /// <summary>
 /// The SD bus speed modes, with CMD6 function group 1 (access mode) function numbers as values
 /// (SD Physical Layer 3.01, 4.3.10.3, Table 4-11), which are also Host Control 2's UHS Mode Select values
-/// (SD Host Controller 3.00, 2.2.26: 0 SDR12, 1 SDR25, 2 SDR50, 3 SDR104, 4 DDR50). The values are not in
+/// (SD Host Controller 3.00, Host Control 2 register (0x3E): 0 SDR12, 1 SDR25, 2 SDR50, 3 SDR104, 4 DDR50). The values are not in
 /// order of speed (DDR50 is 4): compare modes with <see cref="SdBusSpeeds.Rank"/>.
 /// </summary>
 /// <remarks>

@@ -149,7 +149,7 @@ public sealed partial class SdhciHost
     }
 
     /// <summary>
-    /// Selects a UHS-I mode on the host with the SD clock stopped (SD Host Controller 3.00, 2.2.26, Host Control 2
+    /// Selects a UHS-I mode on the host with the SD clock stopped (SD Host Controller 3.00, Host Control 2 register (0x3E),
     /// UHS Mode Select: 1 SDR25, 2 SDR50, 3 SDR104, 4 DDR50), and High Speed Enable with it, as Linux's <c>sdhci_set_ios</c> does for
     /// every timing above Default Speed. The caller then sets the clock (<see cref="SetClock"/>).
     /// </summary>

@@ -206,6 +206,24 @@ public sealed class RegisterBlockTests
     }
 
     [Fact]
+    public void Disposing_a_region_with_a_bound_block_leaves_its_addresses_reserved_and_inaccessible()
+    {
+        var region = MmioRegion.CreateShared(0x2000);
+        var regs = region.Bind<TestSdhci>(0x1000);
+        regs.Write(TestSdhci.Status, 1);
+        var mapping = regs.Address - 0x1000;
+        Assert.Equal("rw-s", Permissions(mapping));
+
+        region.Dispose();
+
+        // Still taken (nothing else can be mapped there) and inaccessible: a stale access faults.
+        Assert.Equal("---p", Permissions(mapping));
+        Assert.Throws<ObjectDisposedException>(() => region.Bind<TestSdhci>());
+        region.Dispose(); // twice: nothing more happens
+        Assert.Equal("---p", Permissions(mapping));
+    }
+
+    [Fact]
     public void A_default_block_is_not_bound()
     {
         var regs = default(RegisterBlock<TestSdhci>);
@@ -239,6 +257,24 @@ public sealed class RegisterBlockTests
 
             return sum;
         }
+    }
+
+    /// <summary>The permissions of the mapping that holds <paramref name="address"/>, from /proc/self/maps (an
+    /// anonymous reservation may merge with its neighbours, so look for the range that contains it).</summary>
+    private static string Permissions(nint address)
+    {
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            var range = line[..line.IndexOf(' ', StringComparison.Ordinal)].Split('-');
+            var start = ulong.Parse(range[0], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            var end = ulong.Parse(range[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            if ((ulong)address >= start && (ulong)address < end)
+            {
+                return line.Split(' ')[1];
+            }
+        }
+
+        return "none";
     }
 
     private readonly struct BadBlock : IRegisterBlock

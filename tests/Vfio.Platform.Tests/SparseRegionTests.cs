@@ -49,6 +49,26 @@ public sealed class SparseRegionTests : IDisposable
     }
 
     [Fact]
+    public void A_register_block_binds_inside_one_area_and_not_in_or_across_a_gap()
+    {
+        var region = Map(new VfioSparseArea(0, Page), new VfioSparseArea(2 * Page, 2 * Page));
+
+        var regs = region.Bind<TestSdhci>((2 * Page) + 0x100);
+        regs.Write(TestSdhci.Status, 0x5151_5151);
+        Assert.Equal(0x5151_5151UL, PreadFile((2 * Page) + 0x130, 4));
+        regs.Write(TestSdhci.Status, 0); // the checked path sees the same register
+        Assert.Equal(0u, region.Read32((2 * Page) + 0x130));
+        _ = region.Bind<TestSdhci>(Page - TestSdhci.Size); // the end of the area at 0
+
+        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<VfioException>(() => region.Bind<TestSdhci>(Page)).Errno);               // the gap
+        Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<VfioException>(() => region.Bind<TestSdhci>(Page - 0x80)).Errno);        // across it
+
+        // With a block bound, Dispose leaves reservations where the areas were instead of unmapping them.
+        region.Dispose();
+        Assert.Equal(0, _sys.Unmaps);
+    }
+
+    [Fact]
     public void Areas_and_gaps_reach_the_same_bytes_as_the_device_file()
     {
         using var region = Map(new VfioSparseArea(0, Page), new VfioSparseArea(2 * Page, 2 * Page));
@@ -117,6 +137,8 @@ public sealed class SparseRegionTests : IDisposable
         public int Preads { get; private set; }
 
         public int Open(string path, int flags) => _real.Open(path, flags);
+
+        public nint ReserveInaccessible(nint address, nuint length) => _real.ReserveInaccessible(address, length);
 
         public int Close(int fd) => _real.Close(fd);
 

@@ -22,6 +22,14 @@ internal interface ISyscalls
 
     int Munmap(nint address, nuint length);
 
+    /// <summary>Replaces the mapping at <paramref name="address"/> with an inaccessible reservation
+    /// (<c>mmap(address, length, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)</c>):
+    /// the old mapping is gone as with munmap, but the addresses stay taken, so nothing else is mapped
+    /// there later and a stale access faults. Returns <paramref name="address"/>, or a negative errno.
+    /// The default answers ENOSYS (the caller then unmaps): a fake's addresses may not be real mappings, and
+    /// a MAP_FIXED over them would clobber the process.</summary>
+    nint ReserveInaccessible(nint address, nuint length) => -Native.Errno.ENOSYS;
+
     int EventFd(uint initialValue, int flags);
 
     /// <summary>Reads from a descriptor opened non-blocking (the library's eventfds): the call never

@@ -28,6 +28,13 @@ internal sealed class LinuxSyscalls : ISyscalls
 
     public int Munmap(nint address, nuint length) => Result(Libc.munmap(address, length));
 
+    public nint ReserveInaccessible(nint address, nuint length)
+    {
+        var result = Libc.mmap(address, length, LibcConstants.PROT_NONE,
+            LibcConstants.MAP_FIXED | LibcConstants.MAP_PRIVATE | LibcConstants.MAP_ANONYMOUS | LibcConstants.MAP_NORESERVE, -1, 0);
+        return result == -1 ? -Marshal.GetLastPInvokeError() : result;
+    }
+
     public int EventFd(uint initialValue, int flags) => Result(Libc.eventfd(initialValue, flags));
 
     // The interrupt path (EventFd.Wait, the async waiter): poll, then a read that cannot block.

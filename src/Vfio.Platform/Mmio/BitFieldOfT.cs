@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Vfio.Platform.Mmio;
@@ -83,7 +84,7 @@ public readonly struct BitField<TValue>
     {
         if (Shift + Width > 32)
         {
-            ThrowAbove(32);
+            ThrowAbove(Shift, Width, 32);
         }
 
         return (uint)With((ulong)register, value);
@@ -99,7 +100,7 @@ public readonly struct BitField<TValue>
         var bits = ToBits(value);
         if (Width < 64 && bits >> Width != 0)
         {
-            ThrowTooWide(bits);
+            ThrowTooWide(Shift, Width, bits);
         }
 
         return bits << Shift;
@@ -112,7 +113,7 @@ public readonly struct BitField<TValue>
     {
         if (Shift + Width > registerBits)
         {
-            ThrowAbove(registerBits);
+            ThrowAbove(Shift, Width, registerBits);
         }
     }
 
@@ -120,39 +121,35 @@ public readonly struct BitField<TValue>
     /// <returns>The text.</returns>
     public override string ToString() => $"bits {Shift}..{Shift + Width - 1} ({typeof(TValue).Name})";
 
+    // Unsafe.BitCast, not Unsafe.As on a ref: taking the value's address would keep it in memory and stop
+    // the JIT from folding a constant argument. The size switch is a JIT-time constant: one branch remains.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ToBits(TValue value) => Unsafe.SizeOf<TValue>() switch
     {
-        1 => Unsafe.As<TValue, byte>(ref value),
-        2 => Unsafe.As<TValue, ushort>(ref value),
-        4 => Unsafe.As<TValue, uint>(ref value),
-        _ => Unsafe.As<TValue, ulong>(ref value),
+        1 => Unsafe.BitCast<TValue, byte>(value),
+        2 => Unsafe.BitCast<TValue, ushort>(value),
+        4 => Unsafe.BitCast<TValue, uint>(value),
+        _ => Unsafe.BitCast<TValue, ulong>(value),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TValue FromBits(ulong bits)
+    private static TValue FromBits(ulong bits) => Unsafe.SizeOf<TValue>() switch
     {
-        switch (Unsafe.SizeOf<TValue>())
-        {
-            case 1:
-                var b = (byte)bits;
-                return Unsafe.As<byte, TValue>(ref b);
-            case 2:
-                var s = (ushort)bits;
-                return Unsafe.As<ushort, TValue>(ref s);
-            case 4:
-                var i = (uint)bits;
-                return Unsafe.As<uint, TValue>(ref i);
-            default:
-                return Unsafe.As<ulong, TValue>(ref bits);
-        }
-    }
+        1 => Unsafe.BitCast<byte, TValue>((byte)bits),
+        2 => Unsafe.BitCast<ushort, TValue>((ushort)bits),
+        4 => Unsafe.BitCast<uint, TValue>((uint)bits),
+        _ => Unsafe.BitCast<ulong, TValue>(bits),
+    };
 
+    // The throw helpers are static and take the field's numbers by value: an instance method would take the
+    // field's address, which stops the JIT from folding a static readonly field's shift and width.
+    [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowTooWide(ulong value) =>
-        throw new ArgumentOutOfRangeException(nameof(value), value, $"0x{value:x} does not fit the {Width}-bit field at bit {Shift}.");
+    private static void ThrowTooWide(int shift, int width, ulong value) =>
+        throw new ArgumentOutOfRangeException(nameof(value), value, $"0x{value:x} does not fit the {width}-bit field at bit {shift}.");
 
+    [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowAbove(int registerBits) =>
-        throw new ArgumentException($"The field {this} does not fit a {registerBits}-bit register.");
+    private static void ThrowAbove(int shift, int width, int registerBits) =>
+        throw new ArgumentException($"The field at bits {shift}..{shift + width - 1} ({typeof(TValue).Name}) does not fit a {registerBits}-bit register.");
 }

@@ -51,6 +51,10 @@ public sealed unsafe class MmioRegion : IDisposable
     private nint _mapping;
     private int _disposed;
 
+    // Set by Bind: a RegisterBlock holds the mapping's address where Dispose cannot revoke it, so Dispose
+    // then leaves an inaccessible reservation in place of each mapping instead of unmapping it.
+    private int _blocksBound;
+
     private readonly record struct MappedArea(long Offset, long Length, nint Mapping);
 
     private MmioRegion(ISyscalls sys, string name, long length, KernelFd? file, long fileOffset, nint mapping, KernelFd? ownedFile, long mappedLength = -1)
@@ -485,11 +489,18 @@ public sealed unsafe class MmioRegion : IDisposable
         if ((offset & 7) != 0)
             ThrowBind(TBlock.Name, size, offset, Errno.EINVAL);
         if (_base != null && offset + size <= _mappedLength)
+        {
+            Volatile.Write(ref _blocksBound, 1);
             return new RegisterBlock<TBlock>(this, offset, _base + offset);
+        }
+
         foreach (var area in _areas)
         {
             if (offset >= area.Offset && offset + size <= area.Offset + area.Length)
+            {
+                Volatile.Write(ref _blocksBound, 1);
                 return new RegisterBlock<TBlock>(this, offset, (byte*)area.Mapping + (offset - area.Offset));
+            }
         }
 
         ThrowBind(TBlock.Name, size, offset, Errno.EOPNOTSUPP);
@@ -688,6 +699,20 @@ public sealed unsafe class MmioRegion : IDisposable
         throw new VfioException(write ? $"Write{width * 8}" : $"Read{width * 8}", Name, Errno.EINVAL,
             $"Offset 0x{offset:x} is not aligned to {width} bytes.");
 
+    /// <summary>Unmaps one mapping. After a <see cref="Bind{TBlock}"/> the addresses stay reserved,
+    /// inaccessible (PROT_NONE, no memory behind them): a bound block used after Dispose then faults at
+    /// once instead of reaching whatever a later mmap put there (a DMA buffer, another device). The cost is
+    /// the address range, never reused for the life of the process.</summary>
+    private void Unmap(nint mapping, long length)
+    {
+        if (Volatile.Read(ref _blocksBound) != 0 && _sys.ReserveInaccessible(mapping, (nuint)length) == mapping)
+        {
+            return;
+        }
+
+        _ = _sys.Munmap(mapping, (nuint)length);
+    }
+
     /// <summary>Unmaps the region. Later accesses throw <see cref="ObjectDisposedException"/>. Must not
     /// overlap an access from another thread (see the class's summary); safe to call again, and from
     /// several threads at once: one of them unmaps.</summary>
@@ -702,13 +727,13 @@ public sealed unsafe class MmioRegion : IDisposable
         _base = null;
         if (_mapping != 0)
         {
-            _ = _sys.Munmap(_mapping, (nuint)_mappedLength);
+            Unmap(_mapping, _mappedLength);
             _mapping = 0;
         }
 
         foreach (var area in _areas)
         {
-            _ = _sys.Munmap(area.Mapping, (nuint)area.Length);
+            Unmap(area.Mapping, area.Length);
         }
 
         _areas = [];

@@ -14,8 +14,11 @@ namespace Vfio.Platform.Mmio;
 /// <para>Lifetime: the block holds the mapping's address, not a reference the region could revoke (that
 /// would cost a check per access), so it must not be used after its region is disposed (nor while it is
 /// being disposed on another thread); stop using the block first, as with <see cref="MmioRegion.View"/>
-/// and <see cref="MmioRegion.Span{T}"/>. A default (unbound) block has no address: an access dereferences
-/// a small address and throws <see cref="NullReferenceException"/>.</para>
+/// and <see cref="MmioRegion.Span{T}"/>. What a mistake costs is bounded: once a block has been bound,
+/// the region's Dispose leaves an inaccessible reservation where the mapping was, so a stale access
+/// faults (the process stops with a segmentation fault) rather than reaching memory mapped there later.
+/// A default (unbound) block has no address: an access dereferences a small address and throws
+/// <see cref="NullReferenceException"/>.</para>
 /// <para>Hot loops: the block is a small struct. Copy it into a local (or pass it as a parameter) before a
 /// loop and the JIT keeps the base address in a register; read through a field of a class, it reloads the
 /// address after each volatile access (one more load).</para>
@@ -48,6 +51,9 @@ public readonly unsafe struct RegisterBlock<TBlock>
 
     /// <summary>Where the block starts in the region, in bytes.</summary>
     public long Offset { get; }
+
+    /// <summary>The block's base address, for tests.</summary>
+    internal nint Address => (nint)_base;
 
     /// <summary>Whether the block is bound (false for a default block).</summary>
     public bool IsBound => _base != null;

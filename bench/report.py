@@ -75,6 +75,8 @@ for path in glob.glob(os.path.join(out, "bdn", "results", "*-report-full-compres
             kind = next((k.lower() for k in ("Raw", "Span", "View") if m.startswith(k)), "lib")
             base = m.replace("Raw", "").replace("Span", "").replace("View", "").lower()
             cs[(f"mmio.{base}", kind)] = (med, alloc, mn)
+        elif t == "RegisterBlockBenchmarks":
+            cs[(f"named.{m.lower()}", "lib")] = (med, alloc, mn)
         elif t == "InterruptBenchmarks":
             name = {"SignalWaitSameThread": "irq.signal_wait_same_thread", "PingPong": "irq.pingpong",
                     "PingPongWaitAsync": "irq.pingpong_waitasync"}[m]
@@ -202,18 +204,33 @@ def jit_static(path):
     return res
 
 
-def gcc_static(path):
+def jit_named(paths):
+    """Loop bodies of NamedLoops.* from every DisassemblyDiagnoser export."""
+    res = {}
+    for path in paths:
+        text = open(path).read()
+        for block in re.findall(r"```assembly\n(.*?)```", text, re.S):
+            bl = block.splitlines()
+            m = re.match(r"; Vfio\.Benchmarks\.NamedLoops\.(\w+)\(", bl[0]) if bl else None
+            if m:
+                res[m.group(1).lower()] = loop_body(bl, re.compile(r"^(M\d+_L\d+):"),
+                                                    re.compile(r"^\s+(j\w+)\s+(?:short\s+)?(M\d+_L\d+)"),
+                                                    lambda s: bool(re.match(r"^\s+[a-z]", s)))
+    return res
+
+
+def gcc_static(path, names=None):
     res = {}
     if not os.path.exists(path):
         return res
     lines = open(path).read().splitlines()
-    for wd in WIDTHS:
+    for wd in names or [f"mmio_{w}" for w in WIDTHS]:
         try:
-            start = lines.index(f"mmio_{wd}:")
+            start = lines.index(f"{wd}:")
         except ValueError:
             continue
-        end = next(i for i in range(start, len(lines)) if lines[i].startswith(f"\t.size\tmmio_{wd},"))
-        res[wd] = loop_body(lines[start:end], re.compile(r"^(\.L\d+):"),
+        end = next(i for i in range(start, len(lines)) if lines[i].startswith(f"\t.size\t{wd},"))
+        res[wd.removeprefix("mmio_")] = loop_body(lines[start:end], re.compile(r"^(\.L\d+):"),
                             re.compile(r"^\t(j\w+)\t(\.L\d+)"),
                             lambda s: s.startswith("\t") and not s.startswith("\t."))
     return res
@@ -248,6 +265,34 @@ emit("view = MmioView (the region's per-access check, base and bounds in registe
 emit("* Under valgrind the JIT falls back to MinOpts for every optimized method that contains a call (here the")
 emit("  out-of-line slow path), so the starred cg columns count unoptimized code, not what runs natively; the loop")
 emit("  columns are the tier-1 code that ran. See README. Target: the same count as C.")
+
+# ---- Named registers (RegisterBlock<TBlock>) -------------------------------------------------------
+NAMED = ["read32", "write32", "modify32"]
+jn = jit_named(glob.glob(os.path.join(out, "bdn", "results", "*-asm.md")))
+gn = gcc_static(os.path.join(out, "baseline.s"), [f"named_{n}" for n in NAMED])
+emit()
+emit("## Named registers: RegisterBlock<TBlock> vs C with #define'd offsets")
+emit()
+rows = []
+for n in NAMED:
+    med, alloc, mn = cs.get((f"named.{n}", "lib"), (None, None, None))
+    cn, cmin = c.get((f"mmio.named_{n}", "ns_per_op")), c.get((f"mmio.named_{n}", "ns_per_op_min"))
+    r = ratio(mn, cmin)
+    li, lc = jn.get(n), gn.get(f"named_{n}")
+    rl = ratio(li, lc)
+    rows.append([f"named.{n}", f(med), f(cn), f(ratio(med, cn), 2), f(r, 2), verdict(r, 1.05),
+                 "n/a" if alloc is None else str(alloc),
+                 f(cgs.get(f"cs.named_{n}"), 2), f(cgc.get(f"c.named_{n}"), 2),
+                 str(li if li is not None else "n/a"), str(lc if lc is not None else "n/a"),
+                 f(rl, 2) + ("" if rl is None else (" ok" if rl <= 1.0 else " MISS"))])
+table(["loop", "C# ns/op", "C ns/op", "C#/C median", "C#/C min", "target (min)", "C# alloc B/op",
+       "cg C#", "cg C", "loop C#", "loop C", "loop C#/C"], rows)
+emit()
+emit("Per loop turn: read32 = one load of Status (0x30) added up; write32 = one store of the counter to Control")
+emit("(0x3C); modify32 = Control's 3-bit Mode field (bits 18:16) set to SDR50 (a load, and, or, a store).")
+emit("C: named_* in baseline.c with #define'd offsets. cg = callgrind per loop turn (these loops contain no call,")
+emit("so the JIT optimizes them under valgrind too); loop = instructions in the loop body (gcc -O2 -S;")
+emit("DisassemblyDiagnoser). Targets: loop C#/C <= 1.00 and C#/C min <= 1.05.")
 
 with open(os.path.join(out, "summary.md"), "w") as fh:
     fh.write("\n".join(lines_out) + "\n")

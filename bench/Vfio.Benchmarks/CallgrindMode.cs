@@ -53,7 +53,13 @@ public static unsafe class CallgrindMode
         new("view_write16", static (r, p) => { MmioLoops.ViewWrite16(r); return 0; }),
         new("view_write32", static (r, p) => { MmioLoops.ViewWrite32(r); return 0; }),
         new("view_write64", static (r, p) => { MmioLoops.ViewWrite64(r); return 0; }),
+        new("named_read32", static (r, p) => NamedLoops.Read32(s_named)),
+        new("named_write32", static (r, p) => { NamedLoops.Write32(s_named); return 0; }),
+        new("named_modify32", static (r, p) => { NamedLoops.Modify32(s_named); return 0; }),
     ];
+
+    /// <summary>The named loops' block, bound once (binding per call would add its check to the count).</summary>
+    private static RegisterBlock<BenchBlock> s_named;
 
     public static int Run(string[] args)
     {
@@ -70,6 +76,7 @@ public static unsafe class CallgrindMode
 
         using var region = MmioRegion.CreateShared(MmioLoops.RegionBytes, mapped: true);
         using var raw = new SharedMapping(MmioLoops.RegionBytes);
+        s_named = region.Bind<BenchBlock>();
 
         // Tiering: tier 0 (with OSR patchpoints), instrumented tier, tier 1, each after 30 calls and a
         // background delay. Keep calling until two whole rounds compile nothing new.

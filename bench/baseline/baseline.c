@@ -97,13 +97,41 @@ NOINLINE uint64_t mmio_write64(uint8_t *p)
     return 0;
 }
 
+/* The named-register loops of NamedLoops.cs: a driver's register accesses with #define'd offsets, the
+ * base pointer in a parameter (as RegisterBlock<BenchBlock> is in C#). Same numbers as BenchBlock. */
+#define STATUS 0x30
+#define CONTROL 0x3C
+#define MODE_SHIFT 16
+#define MODE_MASK (7u << MODE_SHIFT)
+#define MODE_SDR50 2u
+#define REG32(p, off) (*(volatile uint32_t *)((p) + (off)))
+
+NOINLINE uint32_t named_read32(uint8_t *p)
+{
+    uint32_t sum = 0;
+    for (int i = 0; i < ACCESSES; i++) sum += REG32(p, STATUS);
+    return sum;
+}
+NOINLINE uint64_t named_write32(uint8_t *p)
+{
+    for (int i = 0; i < ACCESSES; i++) REG32(p, CONTROL) = (uint32_t)i;
+    return 0;
+}
+NOINLINE uint64_t named_modify32(uint8_t *p)
+{
+    for (int i = 0; i < ACCESSES; i++) REG32(p, CONTROL) = (REG32(p, CONTROL) & ~MODE_MASK) | (MODE_SDR50 << MODE_SHIFT);
+    return 0;
+}
+
 typedef uint64_t (*loop_fn)(uint8_t *);
 static uint64_t r8(uint8_t *p) { return mmio_read8(p); }
 static uint64_t r16(uint8_t *p) { return mmio_read16(p); }
 static uint64_t r32(uint8_t *p) { return mmio_read32(p); }
+static uint64_t nr32(uint8_t *p) { return named_read32(p); }
 static const struct { const char *name; loop_fn fn; } loops[] = {
     {"read8", r8}, {"read16", r16}, {"read32", r32}, {"read64", mmio_read64},
     {"write8", mmio_write8}, {"write16", mmio_write16}, {"write32", mmio_write32}, {"write64", mmio_write64},
+    {"named_read32", nr32}, {"named_write32", named_write32}, {"named_modify32", named_modify32},
 };
 #define NLOOPS (sizeof loops / sizeof loops[0])
 

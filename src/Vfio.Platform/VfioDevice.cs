@@ -23,7 +23,7 @@ internal interface IVfioDeviceOwner
 /// (<see cref="Iommufd.Iommufd.OpenDevice"/>); the API is the same either way.</summary>
 public sealed class VfioDevice : IDisposable
 {
-    private readonly IVfioDeviceOwner _owner;
+    private IVfioDeviceOwner _owner;
     private readonly KernelFd _fd;
     private readonly List<IDisposable> _owned = [];
     private ReleaseRequestWatcher? _releaseWatcher;
@@ -80,6 +80,9 @@ public sealed class VfioDevice : IDisposable
 
     /// <summary>The address space a device opened through its cdev is attached to; null for one opened through a group.</summary>
     internal IoAddressSpace? AddressSpace => _owner as IoAddressSpace;
+
+    /// <summary>After <see cref="IoAddressSpace.Attach(VfioDevice)"/>: the device's DMA goes through <paramref name="space"/> now.</summary>
+    internal void MoveTo(IoAddressSpace space) => _owner = space;
 
     /// <summary>Whether the device holds anything besides its descriptor: mapped regions, interrupts, a
     /// release-request watcher. A handover refuses such a device: interrupts are kernel state the receiver

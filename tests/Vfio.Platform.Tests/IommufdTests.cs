@@ -93,6 +93,74 @@ public sealed class IommufdTests : IDisposable
     }
 
     [Fact]
+    public void A_device_moves_to_another_address_space_of_its_iommufd_in_one_attach()
+    {
+        var ids = new Queue<uint>([5, 6]);
+        _sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_ALLOC, Arg.Any<byte[]>()).Returns(call =>
+        {
+            var alloc = new iommu_ioas_alloc { size = 12, out_ioas_id = ids.Dequeue() };
+            Structs.Bytes(ref alloc).CopyTo(call.Arg<byte[]>());
+            return 0;
+        });
+        using var iommufd = Open();
+        var first = iommufd.CreateAddressSpace();
+        var second = iommufd.CreateAddressSpace();
+        var device = iommufd.OpenDevice(Device, first);
+        _calls.Clear();
+
+        second.Attach(device);
+        second.Attach(device); // already there: nothing asked
+
+        Assert.Equal(["ATTACH pt=6"], _calls); // no detach first: the kernel replaces the page table
+        Assert.Same(second, device.DmaSpace);
+        Assert.Empty(first.Devices);
+        Assert.Same(device, Assert.Single(second.Devices));
+        first.Dispose(); // the old space goes; the device stays open in the new one
+        Assert.Equal(2, _open);
+        second.Dispose();
+        Assert.Equal(1, _open);
+    }
+
+    [Fact]
+    public void A_device_of_another_iommufd_or_a_closed_one_cannot_move_and_the_kernel_is_not_asked()
+    {
+        using var iommufd = Open();
+        using var other = Open();
+        var target = other.CreateAddressSpace();
+        var device = iommufd.OpenDevice(Device);
+        _calls.Clear();
+
+        var foreign = Assert.Throws<ArgumentException>(() => target.Attach(device));
+        device.Dispose();
+        var closed = Assert.Throws<ArgumentException>(() => iommufd.CreateAddressSpace().Attach(device));
+        target.Dispose();
+
+        Assert.Contains(Device, foreign.Message, StringComparison.Ordinal);
+        Assert.Contains("only a device from this iommufd's OpenDevice", foreign.Message, StringComparison.Ordinal);
+        Assert.Contains("closed", closed.Message, StringComparison.Ordinal);
+        Assert.Throws<ObjectDisposedException>(() => target.Attach(device));
+        Assert.DoesNotContain(_calls, c => c.StartsWith("ATTACH", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_refused_move_leaves_the_device_where_it_was()
+    {
+        using var iommufd = Open();
+        var first = iommufd.CreateAddressSpace();
+        var second = iommufd.CreateAddressSpace();
+        var device = iommufd.OpenDevice(Device, first);
+        _sys.Ioctl(CdevFd, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, Arg.Any<byte[]>()).Returns(-Errno.EINVAL);
+
+        var error = Assert.Throws<VfioException>(() => second.Attach(device));
+
+        Assert.Equal("EINVAL", error.ErrnoName);
+        Assert.Contains("stays attached to IOAS", error.Message, StringComparison.Ordinal);
+        Assert.Same(first, device.DmaSpace);
+        Assert.Same(device, Assert.Single(first.Devices));
+        Assert.Empty(second.Devices);
+    }
+
+    [Fact]
     public void A_missing_dev_iommu_says_the_kernel_has_no_iommufd()
     {
         _sys.Open("/dev/iommu", Arg.Any<int>()).Returns(-Errno.ENOENT);

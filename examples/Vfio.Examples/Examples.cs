@@ -179,14 +179,14 @@ internal static class Examples
 
     public static void IommufdDevice(string name)
     {
-        if (!Iommufd.IsAvailableFor(name))
+        if (!IommufdContext.IsAvailableFor(name))
         {
             Console.WriteLine("iommufd: not available for this device (kernel without IOMMUFD or VFIO_DEVICE_CDEV, or a no-IOMMU device)");
             return;
         }
 
         // example: iommufd
-        using var iommufd = Iommufd.Open();                   // /dev/iommu
+        using var iommufd = IommufdContext.Open();            // /dev/iommu
         var device = iommufd.OpenDevice(name);                // /dev/vfio/devices/vfioN, bound and attached to an IOAS
         using var regs = device.MapRegion(0);                 // from here on, the same API as through a group
         using var buffer = DmaBuffer.Allocate(4096);
@@ -204,7 +204,7 @@ internal static class Examples
         socket.Connect(new UnixDomainSocketEndPoint(socketPath));
         if (useIommufd)
         {
-            using var iommufd = Iommufd.Open();
+            using var iommufd = IommufdContext.Open();
             VfioHandover.Send(socket, iommufd.OpenDevice(name));          // iommufd + device, and the IOAS id
         }
         else

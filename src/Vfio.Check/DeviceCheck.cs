@@ -40,7 +40,7 @@ internal sealed class DeviceCheck
     private readonly int _group;
     private readonly List<CheckCase> _cases = [];
     private VfioContainer? _container;
-    private Iommufd? _iommufd;
+    private IommufdContext? _iommufd;
     private VfioDevice? _device;
     private string? _iommuUsed;
     private ushort? _commandBefore;
@@ -232,7 +232,7 @@ internal sealed class DeviceCheck
                 $"group {_group} is a no-IOMMU group (/dev/vfio/noiommu-{_group}): the device is not isolated and its DMA reaches all memory by physical address; {mode}");
         }
 
-        if (File.Exists($"/dev/vfio/{_group}") || Iommufd.IsAvailableFor(_host.Name))
+        if (File.Exists($"/dev/vfio/{_group}") || IommufdContext.IsAvailableFor(_host.Name))
         {
             return new CheckCase("noiommu", "no-IOMMU state", CheckCase.Pass, $"group {_group} is IOMMU-backed (isolated, DMA through IOVAs); {mode}");
         }
@@ -275,11 +275,11 @@ internal sealed class DeviceCheck
         {
             if (choice == IommuChoice.Iommufd)
             {
-                _iommufd = Iommufd.Open();
+                _iommufd = IommufdContext.Open();
                 _device = _iommufd.OpenDevice(_host.Name);
                 var space = (IoAddressSpace)_device.DmaSpace!;
                 _iommuUsed = "iommufd";
-                return new CheckCase(Id, Title, CheckCase.Pass, $"{Iommufd.FindCdev(_host.Name, _iommufd.Options)} bound to /dev/iommu (VFIO_DEVICE_BIND_IOMMUFD), attached to IOAS {space.Id}");
+                return new CheckCase(Id, Title, CheckCase.Pass, $"{IommufdContext.FindCdev(_host.Name, _iommufd.Options)} bound to /dev/iommu (VFIO_DEVICE_BIND_IOMMUFD), attached to IOAS {space.Id}");
             }
 
             _container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = choice == IommuChoice.NoIommu });

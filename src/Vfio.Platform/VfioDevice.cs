@@ -20,7 +20,7 @@ internal interface IVfioDeviceOwner
 
 /// <summary>A VFIO device: regions, interrupts, reset. Opened through its group
 /// (<see cref="VfioGroup.OpenDevice"/>) or through its device cdev bound to an iommufd
-/// (<see cref="Iommufd.Iommufd.OpenDevice"/>); the API is the same either way.</summary>
+/// (<see cref="Iommufd.IommufdContext.OpenDevice"/>); the API is the same either way.</summary>
 public sealed class VfioDevice : IDisposable
 {
     private IVfioDeviceOwner _owner;

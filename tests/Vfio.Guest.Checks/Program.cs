@@ -209,9 +209,9 @@ internal static class Checks
             }
 
             Discover(name);
-            Put("iommufd.available", Iommufd.IsAvailableFor(name));
-            Put("iommufd.cdev", Iommufd.FindCdev(name, new IommufdOptions()) ?? "none");
-            using (var iommufd = Iommufd.Open())
+            Put("iommufd.available", IommufdContext.IsAvailableFor(name));
+            Put("iommufd.cdev", IommufdContext.FindCdev(name, new IommufdOptions()) ?? "none");
+            using (var iommufd = IommufdContext.Open())
             {
                 var space = iommufd.CreateAddressSpace();
                 Put("ioas.id", space.Id);
@@ -258,7 +258,7 @@ internal static class Checks
             var maps = File.ReadAllLines("/proc/self/maps").Length;
             for (var i = 0; i < 3; i++)
             {
-                using var iommufd = Iommufd.Open();
+                using var iommufd = IommufdContext.Open();
                 var dev = iommufd.OpenDevice(name);
                 _ = dev.MapRegion(0).Read32(Capabilities);
                 _ = dev.EnableInterrupt(0);
@@ -272,7 +272,7 @@ internal static class Checks
             Put("maps.leaked", File.ReadAllLines("/proc/self/maps").Length - maps);
             if (releaseRequest)
             {
-                var iommufd = Iommufd.Open();
+                var iommufd = IommufdContext.Open();
                 ReleaseRequest(name, iommufd.OpenDevice(name), iommufd);
             }
 

@@ -105,7 +105,7 @@ public sealed class ConformanceFixTests
             Structs.Bytes(ref unmap).CopyTo(call.Arg<byte[]>());
             return 0;
         });
-        using var iommufd = Iommufd.Iommufd.Open(sys, new IommufdOptions());
+        using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
         var space = iommufd.CreateAddressSpace();
         var buffer = DmaBuffer.Allocate(Page);
         var mapping = space.MapDma(buffer, iova: 0x40000);

@@ -125,7 +125,7 @@ public sealed class DmaUnmapAllTests
             Structs.Bytes(ref unmap).CopyTo(call.Arg<byte[]>());
             return 0;
         });
-        using var iommufd = Iommufd.Iommufd.Open(sys, new IommufdOptions());
+        using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
         using var space = iommufd.CreateAddressSpace();
         var first = DmaBuffer.Allocate(Page);
         var second = DmaBuffer.Allocate(Page);
@@ -149,7 +149,7 @@ public sealed class DmaUnmapAllTests
     {
         var sys = IommufdSys();
         sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(-Errno.EBUSY);
-        using var iommufd = Iommufd.Iommufd.Open(sys, new IommufdOptions());
+        using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
         var space = iommufd.CreateAddressSpace();
         var buffer = DmaBuffer.Allocate(Page);
         var mapping = space.MapDma(buffer, iova: 0x40000);

@@ -130,7 +130,7 @@ public sealed class DmaUnmapFailureTests
             unmapped.Add(Structs.Read<iommu_ioas_unmap>(call.Arg<byte[]>()).iova);
             return unmapResults.Count > 0 ? unmapResults.Dequeue() : 0;
         });
-        using var iommufd = Iommufd.Iommufd.Open(sys, new IommufdOptions());
+        using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
         var space = iommufd.CreateAddressSpace();
         var buffer = DmaBuffer.Allocate(Page);
         var mapping = space.MapDma(buffer, iova: 0x40000);

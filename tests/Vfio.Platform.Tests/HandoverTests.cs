@@ -77,7 +77,7 @@ public sealed class HandoverTests : IDisposable
     [Fact]
     public void A_device_opened_through_its_cdev_arrives_with_its_iommufd_and_address_space()
     {
-        var iommufd = Iommufd.Iommufd.Open(_kernel, new IommufdOptions());
+        var iommufd = Iommufd.IommufdContext.Open(_kernel, new IommufdOptions());
         var space = iommufd.CreateAddressSpace();
         var device = space.Attach(Device, "/dev/vfio/devices/vfio3");
 

@@ -67,8 +67,8 @@ public sealed class IommufdTests : IDisposable
 
     public void Dispose() => Directory.Delete(_sysfs, recursive: true);
 
-    private Iommufd.Iommufd Open() =>
-        Iommufd.Iommufd.Open(_sys, new IommufdOptions { SysfsRoot = _sysfs });
+    private Iommufd.IommufdContext Open() =>
+        Iommufd.IommufdContext.Open(_sys, new IommufdOptions { SysfsRoot = _sysfs });
 
     [Fact]
     public void A_device_is_bound_attached_and_closed_before_its_address_space_and_the_iommufd()
@@ -180,8 +180,8 @@ public sealed class IommufdTests : IDisposable
 
         Assert.Equal("ENODEV", error.ErrnoName);
         Assert.Contains("bind it to vfio-platform or vfio-pci", error.Message, StringComparison.Ordinal);
-        Assert.False(Iommufd.Iommufd.IsAvailableFor("0000:00:09.0", new IommufdOptions { SysfsRoot = _sysfs, IommufdPath = "/dev/null" }));
-        Assert.True(Iommufd.Iommufd.IsAvailableFor(Device, new IommufdOptions { SysfsRoot = _sysfs, IommufdPath = "/dev/null" }));
+        Assert.False(Iommufd.IommufdContext.IsAvailableFor("0000:00:09.0", new IommufdOptions { SysfsRoot = _sysfs, IommufdPath = "/dev/null" }));
+        Assert.True(Iommufd.IommufdContext.IsAvailableFor(Device, new IommufdOptions { SysfsRoot = _sysfs, IommufdPath = "/dev/null" }));
         Assert.Throws<VfioException>(() => iommufd.OpenDevice("ff170000.mmc")); // no-IOMMU: a vfioN entry but no cdev
         Assert.Equal(1, _open);
     }

@@ -74,7 +74,7 @@ internal sealed class ControllerSession : IDisposable
             VfioDevice device;
             if (useIommufd)
             {
-                var iommufd = Iommufd.Open(new IommufdOptions { SysfsRoot = sysfsRoot });
+                var iommufd = IommufdContext.Open(new IommufdOptions { SysfsRoot = sysfsRoot });
                 owner = iommufd;
                 device = iommufd.OpenDevice(name);
             }

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Vfio.Native;
+using Vfio.Platform.Iommufd;
 using Vfio.Platform.Kernel;
-using IommufdContext = Vfio.Platform.Iommufd.Iommufd;
 
 namespace Vfio.Platform.Handover;
 

@@ -1,5 +1,4 @@
 using Vfio.Platform.Iommufd;
-using IommufdContext = Vfio.Platform.Iommufd.Iommufd;
 
 namespace Vfio.Platform.Handover;
 

@@ -6,15 +6,15 @@ using Vfio.Platform.Kernel;
 namespace Vfio.Platform.Iommufd;
 
 /// <summary>An iommufd I/O address space (IOAS): the DMA mappings of the devices attached to it
-/// (<c>IOMMU_IOAS_MAP</c> / <c>IOMMU_IOAS_UNMAP</c>). Created by <see cref="Iommufd.CreateAddressSpace"/>.</summary>
+/// (<c>IOMMU_IOAS_MAP</c> / <c>IOMMU_IOAS_UNMAP</c>). Created by <see cref="IommufdContext.CreateAddressSpace"/>.</summary>
 public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfioDeviceOwner
 {
-    private readonly Iommufd _iommufd;
+    private readonly IommufdContext _iommufd;
     private readonly List<VfioDevice> _devices = [];
     private readonly List<DmaMapping> _mappings = [];
     private bool _destroyed;
 
-    private IoAddressSpace(Iommufd iommufd, uint id)
+    private IoAddressSpace(IommufdContext iommufd, uint id)
     {
         _iommufd = iommufd;
         Id = id;
@@ -34,7 +34,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
 
     IDmaSpace? IVfioDeviceOwner.DmaSpace => this;
 
-    internal static IoAddressSpace Allocate(Iommufd iommufd)
+    internal static IoAddressSpace Allocate(IommufdContext iommufd)
     {
         var argument = Structs.ToArray(new iommu_ioas_alloc { size = Structs.Size<iommu_ioas_alloc>() });
         var result = iommufd.Sys.Ioctl(iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_ALLOC, argument);
@@ -108,7 +108,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
     /// the device had when its vectors were enabled, so interrupts enabled before a move do not arrive after
     /// it (seen in the rig with an nvme on Linux 6.12; an address space's automatic page table is freed when
     /// its last device leaves, so moving back does not restore them either).</summary>
-    /// <param name="device">A device from <see cref="Iommufd.OpenDevice"/> of the same iommufd.</param>
+    /// <param name="device">A device from <see cref="IommufdContext.OpenDevice"/> of the same iommufd.</param>
     /// <exception cref="ArgumentException">The device was opened through a group, belongs to another
     /// iommufd, or is closed: checked before the kernel is asked.</exception>
     /// <exception cref="ObjectDisposedException">This address space is destroyed.</exception>
@@ -143,11 +143,11 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         device.MoveTo(this);
     }
 
-    internal Iommufd Iommufd => _iommufd;
+    internal IommufdContext Iommufd => _iommufd;
 
     /// <summary>Wraps IOAS <paramref name="id"/> of a received iommufd: <c>IOMMU_IOAS_IOVA_RANGES</c> checks that
     /// the descriptor is an iommufd and that the IOAS exists in it.</summary>
-    internal static IoAddressSpace Adopt(Iommufd iommufd, uint id)
+    internal static IoAddressSpace Adopt(IommufdContext iommufd, uint id)
     {
         var space = new IoAddressSpace(iommufd, id);
         try

@@ -279,7 +279,7 @@ internal static partial class ConformanceRun
         Step("iommufd_setup.bind_get_info", mode, () =>
         {
             // The library binds and attaches in one call; VFIO_DEVICE_GET_INFO then runs in VfioDevice.
-            using var iommufd = Iommufd.Open();
+            using var iommufd = IommufdContext.Open();
             using var space = iommufd.CreateAddressSpace();
             using var device = iommufd.OpenDevice(_device, space);
             Detail("iommufd_setup.bind_get_info", mode, "info", $"flags 0x{device.Flags:x}, {device.RegionCount} regions, {device.IrqCount} irqs");
@@ -290,7 +290,7 @@ internal static partial class ConformanceRun
         {
             // A second bind of a device that is bound already (here: through a second open of its cdev,
             // the only way the library can ask for it) must be refused while the first holds it.
-            using var iommufd = Iommufd.Open();
+            using var iommufd = IommufdContext.Open();
             using var space = iommufd.CreateAddressSpace();
             using var first = iommufd.OpenDevice(_device, space);
             try
@@ -308,7 +308,7 @@ internal static partial class ConformanceRun
         // The selftest binds one descriptor twice, which the library cannot ask; the kernel's answer.
         Step("iommufd_setup.repeated_bind", mode, () =>
         {
-            using var device = OpenRaw(Iommufd.FindCdev(_device, new IommufdOptions())!);
+            using var device = OpenRaw(IommufdContext.FindCdev(_device, new IommufdOptions())!);
             using var iommufd = File.OpenHandle("/dev/iommu", FileMode.Open, FileAccess.ReadWrite);
             var fd = (int)iommufd.DangerousGetHandle();
             Detail("iommufd_setup.repeated_bind", mode, "kernel.same_fd", $"bind {Bind(device, fd)}, bind again {Bind(device, fd)}");
@@ -318,7 +318,7 @@ internal static partial class ConformanceRun
         // The library has no separate bind, attach or detach and cannot open an unbound cdev: these
         // cases are not ported to it. The kernel's own answers are recorded as details, asked with raw
         // ioctls through Vfio.Native (the selftests' calls), so the table still says what the kernel does.
-        var cdev = Iommufd.FindCdev(_device, new IommufdOptions());
+        var cdev = IommufdContext.FindCdev(_device, new IommufdOptions());
         Step("iommufd_setup.get_info_without_bind", mode, () =>
         {
             using var device = OpenRaw(cdev!);
@@ -345,7 +345,7 @@ internal static partial class ConformanceRun
             // into the page table the device has when its vectors are enabled, not into a later one.
             var steps = new List<string>();
             string? failure;
-            using (var iommufd = Iommufd.Open())
+            using (var iommufd = IommufdContext.Open())
             {
                 var first = iommufd.CreateAddressSpace();
                 var second = iommufd.CreateAddressSpace();
@@ -387,8 +387,8 @@ internal static partial class ConformanceRun
         {
             // An address space of another iommufd (or a destroyed one) is refused by the library before the
             // kernel is asked; the kernel's own answer to a page-table id it does not know is recorded too.
-            using var iommufd = Iommufd.Open();
-            using var other = Iommufd.Open();
+            using var iommufd = IommufdContext.Open();
+            using var other = IommufdContext.Open();
             var foreign = other.CreateAddressSpace();
             using var device = iommufd.OpenDevice(_device);
             string library;
@@ -415,7 +415,7 @@ internal static partial class ConformanceRun
     /// attach an IOAS, detach, attach again; the kernel's answers.</summary>
     private static string KernelAttachDetach()
     {
-        using var device = OpenRaw(Iommufd.FindCdev(_device, new IommufdOptions())!);
+        using var device = OpenRaw(IommufdContext.FindCdev(_device, new IommufdOptions())!);
         using var iommufd = File.OpenHandle("/dev/iommu", FileMode.Open, FileAccess.ReadWrite);
         var fd = (int)iommufd.DangerousGetHandle();
         var bind = Bind(device, fd);
@@ -429,7 +429,7 @@ internal static partial class ConformanceRun
     /// <summary>The kernel's answer to a page-table id it does not know (the selftest's invalid IOAS).</summary>
     private static string KernelAttachInvalid()
     {
-        using var device = OpenRaw(Iommufd.FindCdev(_device, new IommufdOptions())!);
+        using var device = OpenRaw(IommufdContext.FindCdev(_device, new IommufdOptions())!);
         using var iommufd = File.OpenHandle("/dev/iommu", FileMode.Open, FileAccess.ReadWrite);
         var bind = Bind(device, (int)iommufd.DangerousGetHandle());
         return $"bind {bind}, attach IOAS 0xdeadbeef {Pt(device, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, 0xdeadbeef)}";

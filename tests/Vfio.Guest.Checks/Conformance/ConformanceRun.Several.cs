@@ -83,7 +83,7 @@ internal static partial class ConformanceRun
     {
         if (mode.Name == "iommufd")
         {
-            var iommufd = Iommufd.Open();
+            var iommufd = IommufdContext.Open();
             var space = iommufd.CreateAddressSpace();
             var set = new Several(space, iommufd);
             foreach (var d in devices)

@@ -35,7 +35,7 @@ internal sealed record IommuMode(string Name, string? NotApplicable, Func<string
             ? "not applicable: /dev/vfio/vfio is the type1 container (CONFIG_VFIO_CONTAINER); iommufd's compat container needs CONFIG_IOMMUFD_VFIO_CONTAINER, which excludes it in one kernel"
             : compatContainer ? null
             : "not applicable: no container in this kernel: neither vfio_iommu_type1 nor iommufd's compatibility container";
-        var iommufd = Vfio.Platform.Iommufd.Iommufd.IsAvailableFor(device)
+        var iommufd = Vfio.Platform.Iommufd.IommufdContext.IsAvailableFor(device)
             ? null
             : $"not applicable: {device} has no VFIO device cdev bound to /dev/iommu here (VFIO_DEVICE_CDEV and IOMMUFD came in Linux 6.6 and 6.2; this kernel is {Environment.OSVersion.Version})";
         return
@@ -68,7 +68,7 @@ internal sealed record IommuMode(string Name, string? NotApplicable, Func<string
 
     private static Session OpenIommufd(string device)
     {
-        var iommufd = Vfio.Platform.Iommufd.Iommufd.Open();
+        var iommufd = Vfio.Platform.Iommufd.IommufdContext.Open();
         try
         {
             var space = iommufd.CreateAddressSpace();

@@ -3,20 +3,7 @@ using Vfio.Platform.Kernel;
 
 namespace Vfio.Platform.Iommufd;
 
-/// <summary>Where <see cref="Iommufd"/> finds its nodes; injectable for tests.</summary>
-public sealed record IommufdOptions
-{
-    /// <summary>The iommufd node.</summary>
-    public string IommufdPath { get; init; } = "/dev/iommu";
-
-    /// <summary>Where the kernel puts VFIO device cdevs (<c>vfioN</c>).</summary>
-    public string DeviceDirectory { get; init; } = "/dev/vfio/devices";
-
-    /// <summary>The sysfs mount, where a device's cdev number is found (<c>.../DEVICE/vfio-dev/vfioN</c>).</summary>
-    public string SysfsRoot { get; init; } = "/sys";
-}
-
-/// <summary>The iommufd back-end of VFIO (<c>/dev/iommu</c>, Linux 6.6 and later with
+/// <summary>An iommufd (<c>/dev/iommu</c>; the kernel's <c>struct iommufd_ctx</c>): the iommufd back-end of VFIO ( Linux 6.6 and later with
 /// <c>CONFIG_IOMMUFD</c> and <c>CONFIG_VFIO_DEVICE_CDEV</c>): devices are opened through their own cdev
 /// (<c>/dev/vfio/devices/vfioN</c>) instead of a group, bound to this iommufd, and attached to an
 /// <see cref="IoAddressSpace"/> where DMA is mapped. The <see cref="VfioDevice"/> you get behaves exactly
@@ -25,21 +12,21 @@ public sealed record IommufdOptions
 /// object disposes what it owns first.</remarks>
 /// <example>
 /// <code>
-/// using var iommufd = Iommufd.Open();
+/// using var iommufd = IommufdContext.Open();
 /// var device = iommufd.OpenDevice("0000:00:01.0");      // bound to vfio-pci
 /// using var regs = device.MapRegion(0);
 /// using var buffer = DmaBuffer.Allocate(4096);
 /// using var mapping = device.DmaSpace!.MapDma(buffer);  // IOMMU_IOAS_MAP
 /// </code>
 /// </example>
-public sealed class Iommufd : IDisposable
+public sealed class IommufdContext : IDisposable
 {
     private readonly ISyscalls _sys;
     private readonly KernelFd _fd;
     private readonly List<IoAddressSpace> _spaces = [];
     private IoAddressSpace? _default;
 
-    private Iommufd(ISyscalls sys, KernelFd fd, IommufdOptions options)
+    private IommufdContext(ISyscalls sys, KernelFd fd, IommufdOptions options)
     {
         _sys = sys;
         _fd = fd;
@@ -68,9 +55,9 @@ public sealed class Iommufd : IDisposable
     /// <param name="options">Paths; the defaults when null.</param>
     /// <returns>The iommufd.</returns>
     /// <exception cref="VfioException">The node is missing (kernel without <c>CONFIG_IOMMUFD</c>) or not accessible.</exception>
-    public static Iommufd Open(IommufdOptions? options = null) => Open(LinuxSyscalls.Instance, options ?? new IommufdOptions());
+    public static IommufdContext Open(IommufdOptions? options = null) => Open(LinuxSyscalls.Instance, options ?? new IommufdOptions());
 
-    internal static Iommufd Open(ISyscalls sys, IommufdOptions options)
+    internal static IommufdContext Open(ISyscalls sys, IommufdOptions options)
     {
         var fd = sys.Open(options.IommufdPath, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
         if (fd < 0)
@@ -83,7 +70,7 @@ public sealed class Iommufd : IDisposable
             });
         }
 
-        return new Iommufd(sys, new KernelFd(sys, fd), options);
+        return new IommufdContext(sys, new KernelFd(sys, fd), options);
     }
 
     /// <summary>A new, empty I/O address space (<c>IOMMU_IOAS_ALLOC</c>). Devices attached to the same address
@@ -124,7 +111,7 @@ public sealed class Iommufd : IDisposable
 
     /// <summary>Wraps an iommufd descriptor received from another process (<see cref="Handover.VfioHandover"/>);
     /// <see cref="AdoptAddressSpace"/> checks it.</summary>
-    internal static Iommufd Adopt(ISyscalls sys, KernelFd fd) => new(sys, fd, new IommufdOptions());
+    internal static IommufdContext Adopt(ISyscalls sys, KernelFd fd) => new(sys, fd, new IommufdOptions());
 
     /// <summary>Wraps an existing IOAS of this iommufd by id, checked with <c>IOMMU_IOAS_IOVA_RANGES</c>.</summary>
     internal IoAddressSpace AdoptAddressSpace(uint id)

@@ -183,7 +183,7 @@ public sealed class RegisterBlockTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new BitField<ulong>(60, 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => new BitField<uint>(-1, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new BitField<uint>(0, 0));
-        Assert.Throws<NotSupportedException>(() => new BitField<double>(0, 1));
+        Assert.Throws<NotSupportedException>(() => new BitField<Guid>(0, 1));
         Assert.Equal(ulong.MaxValue, new BitField<ulong>(0, 64).Mask);
     }
 

@@ -10,7 +10,8 @@ namespace Vfio.Platform.Mmio;
 /// and mask into the instructions; <see cref="RegisterBlock{TBlock}.Modify{TValue}(Register32{TBlock, Access.ReadWrite}, BitField{TValue}, TValue)"/>
 /// writes one field of a register as the specification words it.
 /// </summary>
-/// <typeparam name="TValue">An enum, <see cref="bool"/>, <see cref="byte"/>, <see cref="ushort"/>, <see cref="uint"/> or <see cref="ulong"/>.</typeparam>
+/// <typeparam name="TValue">An enum, <see cref="bool"/>, <see cref="byte"/>, <see cref="ushort"/>, <see cref="uint"/> or <see cref="ulong"/>
+/// (any type of 1, 2, 4 or 8 bytes is taken bit for bit; those are the meaningful ones).</typeparam>
 /// <example>
 /// <code>
 /// enum UhsMode : ushort { Sdr12, Sdr25, Sdr50, Sdr104, Ddr50 }
@@ -27,22 +28,23 @@ public readonly struct BitField<TValue>
     /// <param name="shift">Lowest bit, 0 to 63.</param>
     /// <param name="width">Number of bits: 1 to 64 - <paramref name="shift"/>, and no more than <typeparamref name="TValue"/> holds (1 for <see cref="bool"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException">The field does not fit a 64-bit register or its value type.</exception>
-    /// <exception cref="NotSupportedException"><typeparamref name="TValue"/> is not an enum, bool or unsigned integer.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="TValue"/> is not 1, 2, 4 or 8 bytes.</exception>
     public BitField(int shift, int width)
     {
-        var type = typeof(TValue);
-        if (!type.IsEnum && type != typeof(bool) && type != typeof(byte) && type != typeof(ushort) && type != typeof(uint) && type != typeof(ulong))
+        // Only checks NativeAOT's build-time interpreter can run (sizeof, compares): a static readonly field
+        // is then preinitialized and folded into the instructions. Type.IsEnum would stop that (measured).
+        var size = Unsafe.SizeOf<TValue>();
+        if (size is not (1 or 2 or 4 or 8))
         {
-            throw new NotSupportedException($"A bit field's value is an enum, bool, byte, ushort, uint or ulong, not {type.Name}.");
+            ThrowSize(size);
         }
 
-        var bits = type == typeof(bool) ? 1 : Unsafe.SizeOf<TValue>() * 8;
+        var bits = typeof(TValue) == typeof(bool) ? 1 : size * 8;
         ArgumentOutOfRangeException.ThrowIfNegative(shift);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shift, 63);
         if (width < 1 || width > 64 - shift || width > bits)
         {
-            throw new ArgumentOutOfRangeException(nameof(width), width,
-                $"A {type.Name} field at bit {shift} is 1 to {Math.Min(64 - shift, bits)} bits wide.");
+            ThrowWidth(shift, width, bits);
         }
 
         Shift = shift;
@@ -140,6 +142,16 @@ public readonly struct BitField<TValue>
         4 => Unsafe.BitCast<uint, TValue>((uint)bits),
         _ => Unsafe.BitCast<ulong, TValue>(bits),
     };
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowSize(int size) =>
+        throw new NotSupportedException($"A bit field's value is 1, 2, 4 or 8 bytes (an enum, bool or unsigned integer), not {size} ({typeof(TValue).Name}).");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowWidth(int shift, int width, int bits) =>
+        throw new ArgumentOutOfRangeException(nameof(width), width, $"A {typeof(TValue).Name} field at bit {shift} is 1 to {Math.Min(64 - shift, bits)} bits wide.");
 
     // The throw helpers are static and take the field's numbers by value: an instance method would take the
     // field's address, which stops the JIT from folding a static readonly field's shift and width.

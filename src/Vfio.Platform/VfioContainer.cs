@@ -91,12 +91,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         var fd = sys.Open(path, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
         if (fd < 0)
         {
-            throw new VfioException("open", path, -fd, -fd switch
-            {
-                Errno.ENOENT => "The kernel has no VFIO: load the vfio module (modprobe vfio) or build it in.",
-                Errno.EACCES or Errno.EPERM => "Opening the VFIO container needs root or a udev rule for /dev/vfio/vfio.",
-                _ => null,
-            });
+            throw new VfioException("open", path, -fd, ErrnoHints.For(KernelCall.OpenContainer, -fd, path));
         }
 
         var handle = new KernelFd(sys, fd);
@@ -328,13 +323,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
                 _iova.Free(address, length);
             }
 
-            throw new VfioException("VFIO_IOMMU_MAP_DMA", $"IOVA 0x{address:x}+0x{length:x}", -result, -result switch
-            {
-                Errno.EEXIST => "That IOVA range is mapped already.",
-                Errno.ENOSPC => "The kernel's limit of DMA mappings is reached (vfio_iommu_type1.dma_entry_limit).",
-                Errno.ENOMEM => "Pinning the pages failed: raise the locked-memory limit (ulimit -l).",
-                _ => null,
-            });
+            throw new VfioException("VFIO_IOMMU_MAP_DMA", $"IOVA 0x{address:x}+0x{length:x}", -result, ErrnoHints.For(KernelCall.MapDmaType1, -result));
         }
 
         buffer.AddMapping();

@@ -106,13 +106,7 @@ public sealed class VfioDevice : IDisposable
         var fd = sys.Ioctl(groupFd, VfioUapi.VFIO_GROUP_GET_DEVICE_FD, nameBytes);
         if (fd < 0)
         {
-            throw new VfioException("VFIO_GROUP_GET_DEVICE_FD", name, -fd, -fd switch
-            {
-                Errno.ENODEV or Errno.EINVAL => $"{group.Path} has no device named {name}.",
-                Errno.EBUSY => "The device is already open (by this process or another).",
-                Errno.EPERM => "The group has no IOMMU set: attach it to a container first.",
-                _ => null,
-            });
+            throw new VfioException("VFIO_GROUP_GET_DEVICE_FD", name, -fd, ErrnoHints.For(KernelCall.GetDeviceFd, -fd, group.Path, name));
         }
 
         return FromFd(group, new KernelFd(sys, fd), name);

@@ -65,13 +65,7 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
         var fd = sys.Open(path, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
         if (fd < 0)
         {
-            throw new VfioException("open", path, -fd, -fd switch
-            {
-                Errno.ENOENT => "No such VFIO group: is the device bound to vfio-platform or vfio-pci (VfioDeviceBinding.Bind)?",
-                Errno.EACCES or Errno.EPERM => "Permission denied: run as root or give your user the group node (chown or a udev rule).",
-                Errno.EBUSY => "The group is already open, by another process or by this one.",
-                _ => null,
-            });
+            throw new VfioException("open", path, -fd, ErrnoHints.For(KernelCall.OpenGroup, -fd, path));
         }
 
         var group = new VfioGroup(container, new KernelFd(sys, fd), path, isNoIommu);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Vfio.Native;
+using Vfio.Platform.Kernel;
 
 namespace Vfio.Platform.Interrupts;
 
@@ -51,7 +52,7 @@ public sealed class VfioInterrupt : IDisposable
             if (result < 0)
             {
                 throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {info.Index}, eventfd)", device.Name, -result,
-                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (VfioBindOptions.AllowUnsafeInterrupts when binding)." : null);
+                    ErrnoHints.For(KernelCall.SetIrqsEventFd, -result));
             }
 
             return new VfioInterrupt(device, info, subindex, eventFd);
@@ -81,7 +82,7 @@ public sealed class VfioInterrupt : IDisposable
             if (result < 0)
             {
                 throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {info.Index}, {count} eventfds)", device.Name, -result,
-                    -result == Errno.EINVAL ? "On a host without interrupt remapping, vfio_iommu_type1.allow_unsafe_interrupts=1 may be needed (VfioBindOptions.AllowUnsafeInterrupts when binding)." : null);
+                    ErrnoHints.For(KernelCall.SetIrqsEventFd, -result));
             }
 
             var siblings = new StrongBox<int>(count);

@@ -52,13 +52,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         var fd = Sys.Open(cdevPath, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
         if (fd < 0)
         {
-            throw new VfioException("open", cdevPath, -fd, -fd switch
-            {
-                Errno.ENOENT => $"No {cdevPath}: is devtmpfs mounted, and is {deviceName} still bound to VFIO?",
-                Errno.EBUSY => $"{deviceName} is open already, through its cdev or its group (one owner at a time).",
-                Errno.EACCES or Errno.EPERM => "Permission denied: run as root or give your user the cdev (udev rule).",
-                _ => null,
-            });
+            throw new VfioException("open", cdevPath, -fd, ErrnoHints.For(KernelCall.OpenCdev, -fd, cdevPath, deviceName));
         }
 
         var handle = new KernelFd(Sys, fd);
@@ -68,13 +62,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             var result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_BIND_IOMMUFD, bind);
             if (result < 0)
             {
-                throw new VfioException("VFIO_DEVICE_BIND_IOMMUFD", deviceName, -result, -result switch
-                {
-                    Errno.EBUSY => "The device is in use through its group (VFIO_GROUP_GET_DEVICE_FD).",
-                    Errno.EINVAL => "The device is bound already through another descriptor of its cdev: one bound open per device.",
-                    Errno.EPERM => "Binding needs CAP_SYS_RAWIO for a no-IOMMU device, or the group is not viable.",
-                    _ => null,
-                });
+                throw new VfioException("VFIO_DEVICE_BIND_IOMMUFD", deviceName, -result, ErrnoHints.For(KernelCall.BindIommufd, -result));
             }
 
             var attach = Structs.ToArray(new vfio_device_attach_iommufd_pt { argsz = Structs.Size<vfio_device_attach_iommufd_pt>(), pt_id = Id });
@@ -255,14 +243,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         if (result < 0)
         {
             var where = iova is null ? $"{buffer.Length} bytes" : $"IOVA 0x{iova:x}+0x{buffer.Length:x}";
-            throw new VfioException("IOMMU_IOAS_MAP", $"{Target}, {where}", -result, -result switch
-            {
-                Errno.EEXIST => "That IOVA range is mapped already.",
-                Errno.ENOSPC => "No room for the mapping in the allowed IOVA ranges.",
-                Errno.ENOMEM => "Pinning the pages failed: raise the locked-memory limit (ulimit -l).",
-                Errno.EINVAL => "The IOVA or length is not aligned to the IOMMU's page size, or falls in a reserved range.",
-                _ => null,
-            });
+            throw new VfioException("IOMMU_IOAS_MAP", $"{Target}, {where}", -result, ErrnoHints.For(KernelCall.MapDmaIoas, -result));
         }
 
         buffer.AddMapping();

@@ -62,12 +62,7 @@ public sealed class IommufdContext : IDisposable
         var fd = sys.Open(options.IommufdPath, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
         if (fd < 0)
         {
-            throw new VfioException("open", options.IommufdPath, -fd, -fd switch
-            {
-                Errno.ENOENT => "This kernel has no iommufd (CONFIG_IOMMUFD); use VfioContainer (the group interface) instead.",
-                Errno.EACCES or Errno.EPERM => "Permission denied: run as root or give your user /dev/iommu and the device's cdev.",
-                _ => null,
-            });
+            throw new VfioException("open", options.IommufdPath, -fd, ErrnoHints.For(KernelCall.OpenIommufd, -fd, $"{options.IommufdPath} and the device's cdev"));
         }
 
         return new IommufdContext(sys, new KernelFd(sys, fd), options);

@@ -196,7 +196,7 @@ internal sealed class DeviceCheck
     }
 
     private static CheckCase Failed(string id, string title, VfioException e, string? fix = null) =>
-        new(id, title, CheckCase.Fail, $"{e.Operation} on {e.Device} failed: {e.ErrnoName}", e.ErrnoName, fix ?? e.Hint ?? FixFor(e.Errno));
+        new(id, title, CheckCase.Fail, $"{e.Operation} on {e.Target} failed: {e.ErrnoName}", e.ErrnoName, fix ?? e.Hint ?? FixFor(e.Errno));
 
     /// <summary>What to do about an errno the library gave no hint for.</summary>
     private static string? FixFor(int errno) => errno switch
@@ -309,7 +309,7 @@ internal sealed class DeviceCheck
             _iommufd?.Dispose();
             _iommufd = null;
             _device = null;
-            return Failed(Id, Title, e, e.Errno == Errno.EPERM && e.Device.Contains("noiommu-", StringComparison.Ordinal)
+            return Failed(Id, Title, e, e.Errno == Errno.EPERM && e.Target!.Contains("noiommu-", StringComparison.Ordinal)
                 ? "The group is a no-IOMMU group: run with --iommu noiommu (no isolation, no DMA mapping)."
                 : null);
         }

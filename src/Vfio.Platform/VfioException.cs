@@ -2,8 +2,11 @@ using Vfio.Native;
 
 namespace Vfio.Platform;
 
-/// <summary>Every failure of the VFIO API: the operation, the device (or group, or container), the
-/// errno with its name, and a sentence that says what to do.</summary>
+/// <summary>Every failure of the VFIO API: the operation (<see cref="SystemCallException.Operation"/>), the
+/// device, group, container or path it concerned (<see cref="SystemCallException.Target"/>, never null here),
+/// the errno with its name (<see cref="SystemCallException.Errno"/>, <see cref="SystemCallException.ErrnoName"/>:
+/// the one place where Vfio.Native's types show in this library's API, on purpose: the errno is the
+/// kernel's answer), and a sentence that says what to do (<see cref="Hint"/>).</summary>
 /// <example>
 /// <code>
 /// try { using var group = container.OpenGroup(42); }
@@ -20,12 +23,8 @@ public class VfioException : SystemCallException
     public VfioException(string operation, string device, int errno, string? hint = null)
         : base(operation, device, errno, hint)
     {
-        Device = device;
         Hint = hint;
     }
-
-    /// <summary>The device, group or path the failure concerns.</summary>
-    public string Device { get; }
 
     /// <summary>What a person can do about it, or null.</summary>
     public string? Hint { get; }

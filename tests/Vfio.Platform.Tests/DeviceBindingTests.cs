@@ -70,7 +70,7 @@ public sealed class DeviceBindingTests
 
         var error = Assert.Throws<VfioException>(() => VfioDeviceBinding.Bind(tree, FakeSysfsTree.Device, tree.Options));
 
-        Assert.Equal("ff170000.mmc", error.Device);
+        Assert.Equal("ff170000.mmc", error.Target);
         Assert.Contains("vfio-platform.reset_required=0", error.Message, StringComparison.Ordinal);
         Assert.Contains("bound to nothing", error.Message, StringComparison.Ordinal);
         Assert.Equal("sdhci-arasan", tree.BoundDriver); // and the device went back to its driver

@@ -36,8 +36,8 @@ public sealed class DmaUnmapFailureTests
 
         Assert.Equal("VFIO_IOMMU_UNMAP_DMA", error.Operation);
         Assert.Equal("EBUSY", error.ErrnoName);
-        Assert.Contains("/dev/vfio/vfio", error.Device, StringComparison.Ordinal);
-        Assert.Contains("IOVA 0x1000", error.Device, StringComparison.Ordinal);
+        Assert.Contains("/dev/vfio/vfio", error.Target!, StringComparison.Ordinal);
+        Assert.Contains("IOVA 0x1000", error.Target!, StringComparison.Ordinal);
         Assert.Contains("dispose it again to retry", error.Message, StringComparison.Ordinal);
 
         // The kernel still maps IOVA 0x1000: the next mapping must land elsewhere.
@@ -139,8 +139,8 @@ public sealed class DmaUnmapFailureTests
 
         Assert.Equal("IOMMU_IOAS_UNMAP", error.Operation);
         Assert.Equal("EBUSY", error.ErrnoName);
-        Assert.Contains($"IOAS {IoasId}", error.Device, StringComparison.Ordinal);
-        Assert.Contains("IOVA 0x40000", error.Device, StringComparison.Ordinal);
+        Assert.Contains($"IOAS {IoasId}", error.Target!, StringComparison.Ordinal);
+        Assert.Contains("IOVA 0x40000", error.Target!, StringComparison.Ordinal);
         buffer.Dispose();
         Assert.True(buffer.IsAllocated);
 

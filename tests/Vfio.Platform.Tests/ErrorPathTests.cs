@@ -41,7 +41,7 @@ public sealed class ErrorPathTests
         var error = Assert.Throws<VfioException>(() => kernel.OpenContainer());
 
         Assert.Equal("open", error.Operation);
-        Assert.Equal("/dev/vfio/vfio", error.Device);
+        Assert.Equal("/dev/vfio/vfio", error.Target);
         Assert.Equal("ENOENT", error.ErrnoName);
         Assert.Contains("modprobe vfio", error.Message, StringComparison.Ordinal);
         Assert.Equal(0, kernel.OpenDescriptors);
@@ -71,7 +71,7 @@ public sealed class ErrorPathTests
 
         var error = Assert.Throws<VfioException>(() => container.OpenGroup("/dev/vfio/7"));
 
-        Assert.Equal("/dev/vfio/7", error.Device);
+        Assert.Equal("/dev/vfio/7", error.Target);
         Assert.Equal(errno, error.Errno);
         Assert.Contains(advice, error.Message, StringComparison.Ordinal);
         Assert.Equal(1, kernel.OpenDescriptors);
@@ -129,7 +129,7 @@ public sealed class ErrorPathTests
         var error = Assert.Throws<VfioException>(() => group.OpenDevice("ff170000.mmc"));
 
         Assert.Equal("VFIO_GROUP_GET_DEVICE_FD", error.Operation);
-        Assert.Equal("ff170000.mmc", error.Device);
+        Assert.Equal("ff170000.mmc", error.Target);
         Assert.Contains(advice, error.Message, StringComparison.Ordinal);
         Assert.Equal(2, kernel.OpenDescriptors);
     }

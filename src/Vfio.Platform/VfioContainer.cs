@@ -33,6 +33,9 @@ public sealed record VfioContainerOptions
     /// <summary>Where group nodes live.</summary>
     public string GroupDirectory { get; init; } = "/dev/vfio";
 
+    /// <summary>The sysfs mount, where a group's members are read for messages (<c>kernel/iommu_groups/N/devices</c>).</summary>
+    public string SysfsRoot { get; init; } = "/sys";
+
     /// <summary>The IOMMU back-end to set when the first IOMMU-backed group is attached:
     /// <see cref="VfioIommuType.Type1"/> or <see cref="VfioIommuType.Type1v2"/>. Null (the default) picks
     /// type1v2 where the kernel has it, else type1. Asking for one the kernel lacks fails with ENODEV.

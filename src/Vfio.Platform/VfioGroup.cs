@@ -38,14 +38,9 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
     /// <exception cref="VfioException">No such device, or it has no IOMMU group.</exception>
     public static int GroupNumberOf(string deviceName, string sysfsRoot = "/sys")
     {
-        foreach (var bus in new[] { "platform", "pci", "amba" })
+        if (Discovery.SysfsDevices.Find(sysfsRoot, deviceName) is { } found)
         {
-            var device = System.IO.Path.Combine(sysfsRoot, "bus", bus, "devices", deviceName);
-            if (!Directory.Exists(device))
-            {
-                continue;
-            }
-
+            var device = found.Path;
             var link = new FileInfo(System.IO.Path.Combine(device, "iommu_group"));
             if (link.LinkTarget is null)
             {
@@ -56,7 +51,7 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
             return int.Parse(System.IO.Path.GetFileName(link.LinkTarget), NumberStyles.None, CultureInfo.InvariantCulture);
         }
 
-        throw new VfioException("find device", deviceName, Errno.ENODEV, $"No device {deviceName} under {sysfsRoot}/bus/{{platform,pci,amba}}/devices.");
+        throw new VfioException("find device", deviceName, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfsRoot, deviceName));
     }
 
     internal static VfioGroup Open(VfioContainer container, string path, bool isNoIommu)
@@ -110,7 +105,7 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
     private string DescribeMembers()
     {
         var name = System.IO.Path.GetFileName(Path).Replace("noiommu-", "", StringComparison.Ordinal);
-        var devices = $"/sys/kernel/iommu_groups/{name}/devices";
+        var devices = System.IO.Path.Combine(_container.Options.SysfsRoot, "kernel", "iommu_groups", name, "devices");
         if (!Directory.Exists(devices))
         {
             return "";

@@ -40,8 +40,6 @@ public sealed record HostDevice(
     ushort? DeviceId,
     uint? ClassCode)
 {
-    private static readonly string[] Buses = ["platform", "pci", "amba"];
-
     /// <summary>True while the device is bound to a VFIO driver.</summary>
     public bool IsBoundToVfio => Driver is "vfio-platform" or "vfio-pci" or "vfio-amba";
 
@@ -63,16 +61,9 @@ public sealed record HostDevice(
     public static HostDevice Find(string name, string sysfsRoot = "/sys")
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        foreach (var bus in Buses)
-        {
-            var path = Path.Combine(sysfsRoot, "bus", bus, "devices", name);
-            if (Directory.Exists(path))
-            {
-                return Read(name, bus, path);
-            }
-        }
-
-        throw new VfioException("find device", name, Native.Errno.ENODEV, $"No device {name} under {sysfsRoot}/bus/{{platform,pci,amba}}/devices.");
+        return SysfsDevices.Find(sysfsRoot, name) is { } found
+            ? Read(name, found.Bus, found.Path)
+            : throw new VfioException("find device", name, Native.Errno.ENODEV, SysfsDevices.NotFound(sysfsRoot, name));
     }
 
     /// <summary>Every device on <paramref name="bus"/>, in name order.</summary>
@@ -90,11 +81,7 @@ public sealed record HostDevice(
     private static HostDevice Read(string name, string bus, string path)
     {
         var group = LinkName(Path.Combine(path, "iommu_group"));
-        var cdevDir = Path.Combine(path, "vfio-dev");
-        var cdev = Directory.Exists(cdevDir)
-            ? Directory.GetFileSystemEntries(cdevDir, "vfio*").Where(d => File.Exists(Path.Combine(d, "dev"))) // no-IOMMU: no cdev
-                .Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault()
-            : null;
+        var cdev = SysfsDevices.CdevName(path);
         var over = Text(Path.Combine(path, "driver_override"));
         var ofNode = Path.Combine(path, "of_node");
         return new HostDevice(

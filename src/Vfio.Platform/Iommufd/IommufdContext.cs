@@ -143,19 +143,9 @@ public sealed class IommufdContext : IDisposable
     public static string? FindCdev(string deviceName, IommufdOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        foreach (var bus in new[] { "pci", "platform", "amba" })
+        foreach (var bus in Discovery.SysfsDevices.Buses)
         {
-            var dir = Path.Combine(options.SysfsRoot, "bus", bus, "devices", deviceName, "vfio-dev");
-            if (!Directory.Exists(dir))
-            {
-                continue;
-            }
-
-            // Only a char device has a "dev" (major:minor) attribute: a no-IOMMU device gets a vfioN entry in
-            // sysfs but no cdev (Linux 6.12, drivers/vfio/vfio.h), so it has no node to open.
-            var node = Directory.GetFileSystemEntries(dir, "vfio*").Where(d => File.Exists(Path.Combine(d, "dev")))
-                .Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault();
-            if (node is not null)
+            if (Discovery.SysfsDevices.CdevName(Discovery.SysfsDevices.PathOf(options.SysfsRoot, bus, deviceName)) is { } node)
             {
                 return Path.Combine(options.DeviceDirectory, node);
             }

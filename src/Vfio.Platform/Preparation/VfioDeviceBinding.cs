@@ -25,7 +25,6 @@ namespace Vfio.Platform.Preparation;
 /// </example>
 public sealed class VfioDeviceBinding : IDisposable
 {
-    private static readonly string[] Buses = ["platform", "pci", "amba"];
     private readonly ISysfs _sysfs;
     private readonly VfioBindOptions _options;
     private readonly BindingStore _store;
@@ -502,11 +501,11 @@ public sealed class VfioDeviceBinding : IDisposable
             throw new VfioException(operation, device, Errno.EINVAL, "A device is named by its sysfs name (ff170000.mmc, 0000:00:01.0), not a path.");
         }
 
-        return Buses.FirstOrDefault(b => sysfs.Exists(Path.Combine(sysfs.SysfsRoot, "bus", b, "devices", device)))
-            ?? throw new VfioException(operation, device, Errno.ENODEV, $"No such device under {sysfs.SysfsRoot}/bus/{{platform,pci,amba}}/devices.");
+        return Discovery.SysfsDevices.Find(sysfs.SysfsRoot, device, sysfs.Exists)?.Bus
+            ?? throw new VfioException(operation, device, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfs.SysfsRoot, device));
     }
 
-    private static string DevicePathOf(ISysfs sysfs, string bus, string device) => Path.Combine(sysfs.SysfsRoot, "bus", bus, "devices", device);
+    private static string DevicePathOf(ISysfs sysfs, string bus, string device) => Discovery.SysfsDevices.PathOf(sysfs.SysfsRoot, bus, device);
 
     private static string VfioDriverOf(string bus) => bus == "pci" ? "vfio-pci" : bus == "amba" ? "vfio-amba" : "vfio-platform";
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Sdhci.Probe.Sdhci;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Vfio.Native;
 
 namespace Vfio.Platform.Preparation;
 

@@ -132,7 +132,7 @@ internal static partial class ConformanceRun
                 Detail("device.reset", mode, "flr", HasFlr(config) ? "advertised (PCIe DevCap FLR)" : "not advertised");
             }
 
-            var methods = $"/sys/bus/pci/devices/{_device}/reset_method";
+            var methods = $"/sys/bus/pci/devices/{s_device}/reset_method";
             Detail("device.reset", mode, "reset_method", File.Exists(methods) ? File.ReadAllText(methods).Trim() : "unknown");
             // The oracle: a controller enabled by IDENTIFY is disabled by the reset (CC and CSTS.RDY clear),
             // and a driver can bring it up again from scratch.
@@ -281,7 +281,7 @@ internal static partial class ConformanceRun
             // The library binds and attaches in one call; VFIO_DEVICE_GET_INFO then runs in VfioDevice.
             using var iommufd = IommufdContext.Open();
             using var space = iommufd.CreateAddressSpace();
-            using var device = iommufd.OpenDevice(_device, space);
+            using var device = iommufd.OpenDevice(s_device, space);
             Detail("iommufd_setup.bind_get_info", mode, "info", $"flags 0x{device.Flags:x}, {device.RegionCount} regions, {device.IrqCount} irqs");
             return device.IsPci && device.RegionCount > 0 ? "pass" : "FAIL: VFIO_DEVICE_GET_INFO after the bind reports no PCI regions";
         });
@@ -292,10 +292,10 @@ internal static partial class ConformanceRun
             // the only way the library can ask for it) must be refused while the first holds it.
             using var iommufd = IommufdContext.Open();
             using var space = iommufd.CreateAddressSpace();
-            using var first = iommufd.OpenDevice(_device, space);
+            using var first = iommufd.OpenDevice(s_device, space);
             try
             {
-                using var second = iommufd.OpenDevice(_device, space);
+                using var second = iommufd.OpenDevice(s_device, space);
                 return "FAIL: a second bind of a bound device succeeded";
             }
             catch (VfioException e)
@@ -308,7 +308,7 @@ internal static partial class ConformanceRun
         // The selftest binds one descriptor twice, which the library cannot ask; the kernel's answer.
         Step("iommufd_setup.repeated_bind", mode, () =>
         {
-            using var device = OpenRaw(IommufdContext.FindCdev(_device, new IommufdOptions())!);
+            using var device = OpenRaw(IommufdContext.FindCdev(s_device, new IommufdOptions())!);
             using var iommufd = File.OpenHandle("/dev/iommu", FileMode.Open, FileAccess.ReadWrite);
             var fd = (int)iommufd.DangerousGetHandle();
             Detail("iommufd_setup.repeated_bind", mode, "kernel.same_fd", $"bind {Bind(device, fd)}, bind again {Bind(device, fd)}");
@@ -318,7 +318,7 @@ internal static partial class ConformanceRun
         // The library has no separate bind, attach or detach and cannot open an unbound cdev: these
         // cases are not ported to it. The kernel's own answers are recorded as details, asked with raw
         // ioctls through Vfio.Native (the selftests' calls), so the table still says what the kernel does.
-        var cdev = IommufdContext.FindCdev(_device, new IommufdOptions());
+        var cdev = IommufdContext.FindCdev(s_device, new IommufdOptions());
         Step("iommufd_setup.get_info_without_bind", mode, () =>
         {
             using var device = OpenRaw(cdev!);
@@ -349,7 +349,7 @@ internal static partial class ConformanceRun
             {
                 var first = iommufd.CreateAddressSpace();
                 var second = iommufd.CreateAddressSpace();
-                using var device = iommufd.OpenDevice(_device, first);
+                using var device = iommufd.OpenDevice(s_device, first);
                 device.SetPciBusMaster(true);
                 using var nvme = new Nvme(device);
                 using var inFirst = new Nvme.Queues(first);
@@ -390,7 +390,7 @@ internal static partial class ConformanceRun
             using var iommufd = IommufdContext.Open();
             using var other = IommufdContext.Open();
             var foreign = other.CreateAddressSpace();
-            using var device = iommufd.OpenDevice(_device);
+            using var device = iommufd.OpenDevice(s_device);
             string library;
             try
             {
@@ -415,7 +415,7 @@ internal static partial class ConformanceRun
     /// attach an IOAS, detach, attach again; the kernel's answers.</summary>
     private static string KernelAttachDetach()
     {
-        using var device = OpenRaw(IommufdContext.FindCdev(_device, new IommufdOptions())!);
+        using var device = OpenRaw(IommufdContext.FindCdev(s_device, new IommufdOptions())!);
         using var iommufd = File.OpenHandle("/dev/iommu", FileMode.Open, FileAccess.ReadWrite);
         var fd = (int)iommufd.DangerousGetHandle();
         var bind = Bind(device, fd);
@@ -429,7 +429,7 @@ internal static partial class ConformanceRun
     /// <summary>The kernel's answer to a page-table id it does not know (the selftest's invalid IOAS).</summary>
     private static string KernelAttachInvalid()
     {
-        using var device = OpenRaw(IommufdContext.FindCdev(_device, new IommufdOptions())!);
+        using var device = OpenRaw(IommufdContext.FindCdev(s_device, new IommufdOptions())!);
         using var iommufd = File.OpenHandle("/dev/iommu", FileMode.Open, FileAccess.ReadWrite);
         var bind = Bind(device, (int)iommufd.DangerousGetHandle());
         return $"bind {bind}, attach IOAS 0xdeadbeef {Pt(device, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, 0xdeadbeef)}";

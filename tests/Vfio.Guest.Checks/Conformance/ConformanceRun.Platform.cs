@@ -25,13 +25,13 @@ internal static partial class ConformanceRun
     /// <summary>Runs the platform cases on <paramref name="devices"/>[0] (and the two-device case with [1], if given).</summary>
     public static int RunPlatform(string[] devices)
     {
-        _device = devices[0];
-        Put("conformance.device", _device);
-        var compatible = ReadCompatible(_device);
+        s_device = devices[0];
+        Put("conformance.device", s_device);
+        var compatible = ReadCompatible(s_device);
         Put("conformance.compatible", compatible);
         if (!compatible.Contains(Zdma.Compatible, StringComparison.Ordinal))
         {
-            Console.Error.WriteLine($"vfio-guest-checks: {_device} is not a ZynqMP GDMA channel ({Zdma.Compatible}); compatible: {compatible}");
+            Console.Error.WriteLine($"vfio-guest-checks: {s_device} is not a ZynqMP GDMA channel ({Zdma.Compatible}); compatible: {compatible}");
             return 2;
         }
 
@@ -50,7 +50,7 @@ internal static partial class ConformanceRun
             PlatformDmaCases(mode);
             PlatformDeviceCases(mode);
             PlatformDriverCases(mode);
-            InitRemove(mode, () => PlatformCycle(mode, _device));
+            InitRemove(mode, () => PlatformCycle(mode, s_device));
             TwoChannels(mode, devices.Length > 1 ? devices[1] : null);
         }
 
@@ -131,7 +131,7 @@ internal static partial class ConformanceRun
         catch (VfioException e)
         {
             Detail(name, mode, "message", e.Message.ReplaceLineEndings(" "));
-            return e.Message.Contains(hint, StringComparison.Ordinal) && e.Message.Contains(_device, StringComparison.Ordinal)
+            return e.Message.Contains(hint, StringComparison.Ordinal) && e.Message.Contains(s_device, StringComparison.Ordinal)
                 ? $"refused {e.ErrnoName}"
                 : $"FAIL: the refusal does not name the device and the fix ('{hint}'): {e.Message}";
         }
@@ -307,7 +307,7 @@ internal static partial class ConformanceRun
 
         try
         {
-            var first = mode.Open!(_device);
+            var first = mode.Open!(s_device);
             using var other = mode.Open!(second);
             using var buffer = DmaBuffer.Allocate(HugePage, hugePages: true);
             using var mapping = first.Dma.MapDma(buffer);
@@ -321,7 +321,7 @@ internal static partial class ConformanceRun
             first.Dispose();
             buffer.Span[..4096].Fill(0x78);
             var afterClose = b.Memcpy(otherMapping.Iova, otherMapping.Iova + Half + 8192, 4096, DmaTimeout);
-            Detail(Name, mode, "channels", $"{_device} (closed first), {second}");
+            Detail(Name, mode, "channels", $"{s_device} (closed first), {second}");
             Record(Name, mode.Name,
                 !bothCopied || !All(buffer.Span.Slice(Half, 8192), 0x77) ? "FAIL: the two channels did not both copy"
                 : !afterClose || !All(buffer.Span.Slice(Half + 8192, 4096), 0x78) ? "FAIL: the second channel stopped when the first was closed"

@@ -30,7 +30,7 @@ internal static partial class ConformanceRun
     private static readonly TimeSpan DmaTimeout = TimeSpan.FromSeconds(3);
 
     private static readonly Dictionary<(string Case, string Mode), string> Results = [];
-    private static string _device = "";
+    private static string s_device = "";
 
     public static int Run(string device, bool dmaMappingOnly = false)
     {
@@ -39,7 +39,7 @@ internal static partial class ConformanceRun
             return RunSeveral(device.Split(','));
         }
 
-        _device = device;
+        s_device = device;
         Put("conformance.device", device);
         var host = Vfio.Platform.Discovery.HostDevice.Find(device);
         Put("conformance.pci", host.VendorId is null ? "none" : FormattableString.Invariant($"{host.VendorId:x4}:{host.DeviceId:x4}"));
@@ -224,8 +224,8 @@ internal static partial class ConformanceRun
             using var config = s.Device.MapRegion(VfioUapi.VFIO_PCI_CONFIG_REGION_INDEX);
             var vendor = config.Read16(0x00);
             var device = config.Read16(0x02);
-            var sysVendor = Convert.ToUInt16(File.ReadAllText($"/sys/bus/pci/devices/{_device}/vendor").Trim(), 16);
-            var sysDevice = Convert.ToUInt16(File.ReadAllText($"/sys/bus/pci/devices/{_device}/device").Trim(), 16);
+            var sysVendor = Convert.ToUInt16(File.ReadAllText($"/sys/bus/pci/devices/{s_device}/vendor").Trim(), 16);
+            var sysDevice = Convert.ToUInt16(File.ReadAllText($"/sys/bus/pci/devices/{s_device}/device").Trim(), 16);
             Detail("device.config_space", mode, "ids", FormattableString.Invariant($"{vendor:x4}:{device:x4}"));
             if (vendor != sysVendor || device != sysDevice)
             {
@@ -345,7 +345,7 @@ internal static partial class ConformanceRun
         Session session;
         try
         {
-            session = mode.Open!(_device);
+            session = mode.Open!(s_device);
         }
         catch (Exception e)
         {
@@ -557,7 +557,7 @@ internal static partial class ConformanceRun
 
     private static string? Cycle(IommuMode mode)
     {
-        using var session = mode.Open!(_device);
+        using var session = mode.Open!(s_device);
         using var driver = new Driver(session);
         driver.Fill(0x11, 0);
         if (!driver.Edu.Memcpy(SourceIova, DestinationIova, 256, DmaTimeout) || !All(driver.Destination[..256], 0x11))
@@ -574,7 +574,7 @@ internal static partial class ConformanceRun
     {
         try
         {
-            using var session = mode.Open!(_device);
+            using var session = mode.Open!(s_device);
             Record(name, mode.Name, body(session));
         }
         catch (Exception e)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Sdhci.Probe.Commands;
-using Sdhci.Probe.Sdhci;
 
 // The tool and its file handling (0600 modes, symlinks) are Linux's.
 [assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Sdhci.Probe.Commands;
-using Sdhci.Probe.Sdhci;
 using Xunit;
 
 namespace Sdhci.Probe.Tests;

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Sdhci.Probe.Commands;
 using Sdhci.Probe.Sdhci;
-using Vfio.Platform;
 using Xunit;
 
 namespace Sdhci.Probe.Tests;

@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Vfio.Native;
 
 #pragma warning disable CA1305 // invariant by construction: integers only
 

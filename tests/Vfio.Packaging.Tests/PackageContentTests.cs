@@ -8,7 +8,6 @@ namespace Vfio.Packaging.Tests;
 
 // Inside the namespace: Vfio.Rig (a namespace) would hide the rig class otherwise.
 using GuestCollection = Vfio.Rig.Tests.GuestCollection;
-using Rig = Vfio.Rig.Tests.Rig;
 
 /// <summary>What is inside the packages dotnet pack makes: the metadata a package page shows, the
 /// README, the XML docs IntelliSense reads, the symbols package, and nothing that breaks a build.</summary>

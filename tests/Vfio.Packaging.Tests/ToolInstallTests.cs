@@ -5,7 +5,6 @@ namespace Vfio.Packaging.Tests;
 
 // Inside the namespace: Vfio.Rig (a namespace) would hide the rig class otherwise.
 using GuestCollection = Vfio.Rig.Tests.GuestCollection;
-using Rig = Vfio.Rig.Tests.Rig;
 
 /// <summary>sdhci-probe as a user installs it: dotnet tool install from the local feed.</summary>
 [Collection(nameof(GuestCollection))]

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Vfio.Native;
 using Vfio.Platform.Preparation;
 using Xunit;
 

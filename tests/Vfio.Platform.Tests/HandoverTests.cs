@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Handover;

@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Kernel;
 using Vfio.Platform.Mmio;

@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vfio.Native;
 using Vfio.Platform;
-using Vfio.Platform.Interrupts;
 using Vfio.Platform.Iommufd;
 
 namespace Vfio.Guest.Checks.Conformance;

@@ -88,16 +88,8 @@ public sealed class ConformanceFixTests
     [Fact]
     public void An_IOAS_unmap_that_unmapped_nothing_keeps_the_buffer_until_the_address_space_goes()
     {
-        const int IommuFd = 200;
-        var sys = Substitute.For<ISyscalls>();
-        sys.Open("/dev/iommu", Arg.Any<int>()).Returns(IommuFd);
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_ALLOC, Arg.Any<byte[]>()).Returns(call =>
-        {
-            var alloc = new iommu_ioas_alloc { size = 12, out_ioas_id = 3 };
-            Structs.Bytes(ref alloc).CopyTo(call.Arg<byte[]>());
-            return 0;
-        });
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_MAP, Arg.Any<byte[]>()).Returns(0);
+        const int IommuFd = FakeIommufd.Fd;
+        var sys = FakeIommufd.Syscalls();
         sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(call =>
         {
             var unmap = Structs.Read<iommu_ioas_unmap>(call.Arg<byte[]>());

@@ -173,17 +173,5 @@ public sealed class DmaUnmapAllTests
         return kernel;
     }
 
-    private static ISyscalls IommufdSys()
-    {
-        var sys = Substitute.For<ISyscalls>();
-        sys.Open("/dev/iommu", Arg.Any<int>()).Returns(IommuFd);
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_ALLOC, Arg.Any<byte[]>()).Returns(call =>
-        {
-            var alloc = new iommu_ioas_alloc { size = 12, out_ioas_id = 3 };
-            Structs.Bytes(ref alloc).CopyTo(call.Arg<byte[]>());
-            return 0;
-        });
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_MAP, Arg.Any<byte[]>()).Returns(0);
-        return sys;
-    }
+    private static ISyscalls IommufdSys() => FakeIommufd.Syscalls();
 }

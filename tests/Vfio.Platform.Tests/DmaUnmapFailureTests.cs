@@ -112,17 +112,9 @@ public sealed class DmaUnmapFailureTests
     [Fact]
     public void A_refused_IOAS_unmap_keeps_the_mapping_and_a_retry_unmaps_it()
     {
-        const int IommuFd = 200;
+        const int IommuFd = FakeIommufd.Fd;
         const uint IoasId = 5;
-        var sys = Substitute.For<ISyscalls>();
-        sys.Open("/dev/iommu", Arg.Any<int>()).Returns(IommuFd);
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_ALLOC, Arg.Any<byte[]>()).Returns(call =>
-        {
-            var alloc = new iommu_ioas_alloc { size = 12, out_ioas_id = IoasId };
-            Structs.Bytes(ref alloc).CopyTo(call.Arg<byte[]>());
-            return 0;
-        });
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_MAP, Arg.Any<byte[]>()).Returns(0);
+        var sys = FakeIommufd.Syscalls(IoasId);
         var unmapResults = new Queue<int>([-Errno.EBUSY, 0]);
         var unmapped = new List<ulong>();
         sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(call =>

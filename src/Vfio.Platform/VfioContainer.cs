@@ -4,45 +4,6 @@ using Vfio.Platform.Kernel;
 
 namespace Vfio.Platform;
 
-/// <summary>The IOMMU back-end a container uses.</summary>
-public enum VfioIommuType
-{
-    /// <summary>None chosen yet: the container has no group.</summary>
-    None = 0,
-
-    /// <summary><c>VFIO_TYPE1_IOMMU</c>.</summary>
-    Type1 = (int)VfioUapi.VFIO_TYPE1_IOMMU,
-
-    /// <summary><c>VFIO_TYPE1v2_IOMMU</c>, preferred where the kernel has it.</summary>
-    Type1v2 = (int)VfioUapi.VFIO_TYPE1v2_IOMMU,
-
-    /// <summary><c>VFIO_NOIOMMU_IOMMU</c>: no isolation and no DMA mapping; only on explicit request.</summary>
-    NoIommu = (int)VfioUapi.VFIO_NOIOMMU_IOMMU,
-}
-
-/// <summary>Options for <see cref="VfioContainer.Open(VfioContainerOptions?)"/>.</summary>
-public sealed record VfioContainerOptions
-{
-    /// <summary>Accept no-IOMMU groups (<c>/dev/vfio/noiommu-N</c>): the device is not isolated and can
-    /// DMA anywhere. Needs the kernel's <c>vfio.enable_unsafe_noiommu_mode=1</c>. Off by default.</summary>
-    public bool AllowNoIommu { get; init; }
-
-    /// <summary>The container device node.</summary>
-    public string ContainerPath { get; init; } = "/dev/vfio/vfio";
-
-    /// <summary>Where group nodes live.</summary>
-    public string GroupDirectory { get; init; } = "/dev/vfio";
-
-    /// <summary>The sysfs mount, where a group's members are read for messages (<c>kernel/iommu_groups/N/devices</c>).</summary>
-    public string SysfsRoot { get; init; } = "/sys";
-
-    /// <summary>The IOMMU back-end to set when the first IOMMU-backed group is attached:
-    /// <see cref="VfioIommuType.Type1"/> or <see cref="VfioIommuType.Type1v2"/>. Null (the default) picks
-    /// type1v2 where the kernel has it, else type1. Asking for one the kernel lacks fails with ENODEV.
-    /// No-IOMMU groups always get the no-IOMMU back-end.</summary>
-    public VfioIommuType? IommuType { get; init; }
-}
-
 /// <summary>A VFIO container (<c>/dev/vfio/vfio</c>): an IOMMU context that groups are attached to.
 /// Dispose order follows the kernel's: devices, then groups, then the container.</summary>
 /// <example>

@@ -7,17 +7,6 @@ using Vfio.Platform.Mmio;
 
 namespace Vfio.Platform;
 
-/// <summary>Whoever opened a device and closes it: a group (legacy container interface) or an iommufd
-/// address space (device cdev interface).</summary>
-internal interface IVfioDeviceOwner
-{
-    ISyscalls Sys { get; }
-
-    IDmaSpace? DmaSpace { get; }
-
-    void Forget(VfioDevice device);
-}
-
 /// <summary>A VFIO device: regions, interrupts, reset. Opened through its group
 /// (<see cref="VfioGroup.OpenDevice"/>) or through its device cdev bound to an iommufd
 /// (<see cref="Iommufd.IommufdContext.OpenDevice"/>); the API is the same either way.</summary>

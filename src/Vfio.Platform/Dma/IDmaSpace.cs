@@ -26,9 +26,3 @@ public interface IDmaSpace
     /// <returns>The mapping; dispose it to unmap.</returns>
     DmaMapping MapDma(DmaBuffer buffer, ulong? iova = null, bool deviceWrites = true);
 }
-
-/// <summary>What a <see cref="DmaMapping"/> calls back to unmap itself.</summary>
-internal interface IDmaUnmapper
-{
-    void UnmapDma(DmaMapping mapping);
-}

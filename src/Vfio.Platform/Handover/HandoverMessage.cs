@@ -4,16 +4,6 @@ using Vfio.Native;
 
 namespace Vfio.Platform.Handover;
 
-/// <summary>How the device handed over was opened, which says which descriptors come with it.</summary>
-public enum VfioHandoverKind
-{
-    /// <summary>Through its group in a type1 or no-IOMMU container: the container, group and device descriptors.</summary>
-    Group = 1,
-
-    /// <summary>Through its cdev bound to an iommufd: the iommufd and device descriptors, and the IOAS id.</summary>
-    Iommufd = 2,
-}
-
 /// <summary>The data part of a handover message: what the descriptors are, so the receiver rebuilds the
 /// objects without opening a node. Little-endian, versioned; the descriptors travel as one
 /// <c>SCM_RIGHTS</c> message in the order the kind says (container, group, device / iommufd, device).</summary>

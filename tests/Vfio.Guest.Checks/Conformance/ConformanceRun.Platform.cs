@@ -36,25 +36,14 @@ internal static partial class ConformanceRun
         }
 
         ReserveHugePages();
-        var modes = PlatformModes();
-        foreach (var mode in modes)
+        RunModes(PlatformModes(), PlatformCases, mode =>
         {
-            Put($"mode.{mode.Name}", mode.NotApplicable ?? "runs");
-            if (mode.Open is null)
-            {
-                foreach (var name in PlatformCases)
-                    Record(name, mode.Name, "not applicable");
-                continue;
-            }
-
             PlatformDmaCases(mode);
             PlatformDeviceCases(mode);
             PlatformDriverCases(mode);
             InitRemove(mode, () => PlatformCycle(mode, s_device));
             TwoChannels(mode, devices.Length > 1 ? devices[1] : null);
-        }
-
-        PrintTable(modes, PlatformCases);
+        });
         Put("conformance.done", true);
         return 0;
     }
@@ -305,20 +294,24 @@ internal static partial class ConformanceRun
             return;
         }
 
+        Session? first = null;
+        Zdma? a = null;
         try
         {
-            var first = mode.Open!(s_device);
+            first = mode.Open!(s_device);
             using var other = mode.Open!(second);
             using var buffer = DmaBuffer.Allocate(HugePage, hugePages: true);
             using var mapping = first.Dma.MapDma(buffer);
             using var otherMapping = other.Dma.MapDma(buffer); // the same page: no-IOMMU has one address space
-            var a = new Zdma(first.Device);
+            a = new Zdma(first.Device);
             using var b = new Zdma(other.Device);
             buffer.Span[..4096].Fill(0x77);
             var bothCopied = a.Memcpy(mapping.Iova, mapping.Iova + Half, 4096, DmaTimeout)
                 && b.Memcpy(otherMapping.Iova, otherMapping.Iova + Half + 4096, 4096, DmaTimeout);
             a.Dispose();
+            a = null;
             first.Dispose();
+            first = null;
             buffer.Span[..4096].Fill(0x78);
             var afterClose = b.Memcpy(otherMapping.Iova, otherMapping.Iova + Half + 8192, 4096, DmaTimeout);
             Detail(Name, mode, "channels", $"{s_device} (closed first), {second}");
@@ -330,6 +323,11 @@ internal static partial class ConformanceRun
         catch (Exception e)
         {
             Record(Name, mode.Name, $"FAIL: {Describe(e)}");
+        }
+        finally
+        {
+            a?.Dispose(); // only when a step above threw
+            first?.Dispose();
         }
     }
 

@@ -57,24 +57,7 @@ internal static partial class ConformanceRun
             Put($"conformance.group.{d}", Vfio.Platform.Discovery.HostDevice.Find(d).IommuGroup?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
         }
 
-        var modes = IommuMode.For(edu);
-        foreach (var mode in modes)
-        {
-            Put($"mode.{mode.Name}", mode.NotApplicable ?? "runs");
-            if (mode.Open is null)
-            {
-                foreach (var name in SeveralCases)
-                {
-                    Record(name, mode.Name, "not applicable");
-                }
-
-                continue;
-            }
-
-            SeveralCasesIn(mode, devices, edu, nvme);
-        }
-
-        PrintTable(modes, SeveralCases);
+        RunModes(IommuMode.For(edu), SeveralCases, mode => SeveralCasesIn(mode, devices, edu, nvme));
         Put("conformance.done", true);
         return 0;
     }

@@ -53,41 +53,27 @@ internal static partial class ConformanceRun
             ReserveHugePages();
         }
 
-        var modes = IommuMode.For(device);
-        foreach (var mode in modes)
+        RunModes(IommuMode.For(device), cases, mode =>
         {
-            Put($"mode.{mode.Name}", mode.NotApplicable ?? "runs");
-            if (mode.Open is null)
-            {
-                foreach (var name in cases)
-                {
-                    Record(name, mode.Name, "not applicable");
-                }
-
-                continue;
-            }
-
             if (nvme)
             {
                 NvmeDeviceCases(mode);
                 NvmeReadCase(mode);
                 IommufdSetupCases(mode);
-                continue;
+                return;
             }
 
             DmaMappingCases(mode);
             if (dmaMappingOnly)
             {
-                continue;
+                return;
             }
 
             MmioMappingCases(mode);
             DeviceCases(mode);
             DriverCases(mode);
             InitRemove(mode);
-        }
-
-        PrintTable(modes, cases);
+        });
         Put("conformance.done", true);
         return 0;
     }
@@ -687,6 +673,29 @@ internal static partial class ConformanceRun
         // Intel's first line is "DRHD: handling fault status reg 2"; the next one names the address.
         var telling = fresh.FirstOrDefault(l => l.Contains("addr", StringComparison.Ordinal)) ?? fresh.FirstOrDefault();
         return telling is null ? "0 (none logged)" : $"{fresh.Count}: {telling[(telling.IndexOf(']', StringComparison.Ordinal) + 1)..].Trim()}";
+    }
+
+    /// <summary>Every mode in turn: its line (runs, or why not), every case recorded "not applicable" where the
+    /// mode cannot run, <paramref name="run"/> where it can; then the table.</summary>
+    private static void RunModes(IReadOnlyList<IommuMode> modes, IReadOnlyList<string> cases, Action<IommuMode> run)
+    {
+        foreach (var mode in modes)
+        {
+            Put($"mode.{mode.Name}", mode.NotApplicable ?? "runs");
+            if (mode.Open is null)
+            {
+                foreach (var name in cases)
+                {
+                    Record(name, mode.Name, "not applicable");
+                }
+
+                continue;
+            }
+
+            run(mode);
+        }
+
+        PrintTable(modes, cases);
     }
 
     private static void PrintTable(IReadOnlyList<IommuMode> modes, IReadOnlyList<string> cases)

@@ -59,7 +59,7 @@ public static unsafe class CallgrindMode
     ];
 
     /// <summary>The named loops' block, bound once (binding per call would add its check to the count).</summary>
-    private static RegisterBlock<BenchBlock> s_named;
+    private static RegisterBlock<BenchBlock, MmioBus> s_named;
 
     public static int Run(string[] args)
     {

@@ -12,10 +12,10 @@ public readonly struct BenchBlock : IRegisterBlock
     public static int Size => 0x100;
 
     /// <summary>baseline.c: <c>STATUS 0x30</c>.</summary>
-    public static readonly Register32<BenchBlock, Access.ReadWrite> Status = new(0x30, "Status");
+    public static readonly Register32<BenchBlock, Access.ReadWrite> Status = new(0x30);
 
     /// <summary>baseline.c: <c>CONTROL 0x3C</c>.</summary>
-    public static readonly Register32<BenchBlock, Access.ReadWrite> Control = new(0x3C, "Control");
+    public static readonly Register32<BenchBlock, Access.ReadWrite> Control = new(0x3C);
 
     /// <summary>baseline.c: <c>MODE_SHIFT 16</c>, <c>MODE_MASK (7u &lt;&lt; 16)</c>.</summary>
     public static readonly BitField<BenchMode> Mode = new(16, 3);
@@ -36,7 +36,7 @@ public static class NamedLoops
 {
     /// <summary>Reads Status and adds it up: C <c>sum += *(volatile uint32_t *)(p + STATUS)</c>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint Read32(RegisterBlock<BenchBlock> regs)
+    public static uint Read32(RegisterBlock<BenchBlock, MmioBus> regs)
     {
         uint sum = 0;
         for (var i = 0; i < MmioLoops.Accesses; i++)
@@ -49,7 +49,7 @@ public static class NamedLoops
 
     /// <summary>Writes the counter to Control: C <c>*(volatile uint32_t *)(p + CONTROL) = i</c>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Write32(RegisterBlock<BenchBlock> regs)
+    public static void Write32(RegisterBlock<BenchBlock, MmioBus> regs)
     {
         for (var i = 0; i < MmioLoops.Accesses; i++)
         {
@@ -60,7 +60,7 @@ public static class NamedLoops
     /// <summary>Sets the Mode field of Control to SDR50 (read, mask, or, write): C
     /// <c>v = *ctl; *ctl = (v &amp; ~MODE_MASK) | (MODE_SDR50 &lt;&lt; MODE_SHIFT)</c>. Per loop turn: two accesses.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Modify32(RegisterBlock<BenchBlock> regs)
+    public static void Modify32(RegisterBlock<BenchBlock, MmioBus> regs)
     {
         for (var i = 0; i < MmioLoops.Accesses; i++)
         {

@@ -11,7 +11,7 @@ namespace Vfio.Benchmarks;
 public class RegisterBlockBenchmarks
 {
     private MmioRegion _region = null!;
-    private RegisterBlock<BenchBlock> _regs;
+    private RegisterBlock<BenchBlock, MmioBus> _regs;
 
     [GlobalSetup]
     public void Setup()

@@ -86,6 +86,12 @@ internal static class Examples
         Console.WriteLine($"base clock {SdhciBlock.BaseClockMhz.Get(caps)} MHz, UHS mode " +
             $"{SdhciBlock.UhsModeSelect.Get(regs.Read(SdhciBlock.HostControl2))}, status 0x{status:x4}");
         // end
+        // example: register-bus
+        var detect = new CardDetect<MmioBus>(region.Bind<SdhciBlock>());   // the driver compiled for the device: loads
+        Console.WriteLine($"card present: {detect.CardPresent}");
+        // A test runs the same driver on a model of the controller (any IRegisterBus):
+        // new CardDetect<SdhciModel>(RegisterBlock.Over<SdhciBlock, SdhciModel>(model))
+        // end
     }
 
     public static void Interrupt(string name, bool noIommu)

@@ -63,6 +63,13 @@ public sealed class SparseRegionTests : IDisposable
         Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<VfioException>(() => region.Bind<TestSdhci>(Page)).Errno);               // the gap
         Assert.Equal(Errno.EOPNOTSUPP, Assert.Throws<VfioException>(() => region.Bind<TestSdhci>(Page - 0x80)).Errno);        // across it
 
+        // A bus bound for a small block at the end of an area reaches the rest of the region only checked: it cannot
+        // carry a larger block (unchecked accesses) across the gap.
+        var small = region.Bind<SmallBlock>(Page - SmallBlock.Size).Bus;
+        Assert.True(small.Length >= TestSdhci.Size);
+        Assert.Contains("mapped", Assert.Throws<ArgumentException>(() => RegisterBlock.Over<TestSdhci, MmioBus>(small)).Message, StringComparison.Ordinal);
+        Assert.Equal(0u, small.Read32(SmallBlock.Size + 0x30)); // the checked path reads the gap through pread
+
         // With a block bound, Dispose leaves reservations where the areas were instead of unmapping them.
         region.Dispose();
         Assert.Equal(0, _sys.Unmaps);
@@ -181,4 +188,12 @@ public sealed class SparseRegionTests : IDisposable
         Assert.Equal(width, (int)Libc.pread(_memfd, buffer.AsSpan(0, width), FileOffset + offset));
         return BitConverter.ToUInt64(buffer);
     }
+}
+
+/// <summary>A block of 0x40 bytes, smaller than <see cref="TestSdhci"/>.</summary>
+internal readonly struct SmallBlock : IRegisterBlock
+{
+    public static string Name => "Small";
+
+    public static int Size => 0x40;
 }

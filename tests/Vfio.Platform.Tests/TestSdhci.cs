@@ -10,18 +10,18 @@ internal readonly struct TestSdhci : IRegisterBlock
 
     public static int Size => 0x100;
 
-    public static readonly Register32<TestSdhci, Access.DataPort> BufferData = new(0x20, "Buffer Data Port");
-    public static readonly Register32<TestSdhci, Access.ReadOnly> PresentState = new(0x24, "Present State");
-    public static readonly Register8<TestSdhci, Access.ReadWrite> HostControl1 = new(0x28, "Host Control 1");
-    public static readonly Register16<TestSdhci, Access.ReadWrite> ClockControl = new(0x2C, "Clock Control");
-    public static readonly Register8<TestSdhci, Access.ReadWrite> SoftwareReset = new(0x2F, "Software Reset");
-    public static readonly Register32<TestSdhci, Access.ReadWrite> Status = new(0x30, "Normal Interrupt Status (read-write for tests)");
-    public static readonly Register16<TestSdhci, Access.WriteOneToClear> NormalInterruptStatus = new(0x30, "Normal Interrupt Status");
-    public static readonly Register16<TestSdhci, Access.ReadWrite> HostControl2 = new(0x3E, "Host Control 2");
-    public static readonly Register64<TestSdhci, Access.ReadOnly> Capabilities64 = new(0x40, "Capabilities");
-    public static readonly Register32<TestSdhci, Access.ReadWrite> AdmaAddressLow = new(0x58, "ADMA System Address");
-    public static readonly Register16<TestSdhci, Access.WriteOnly> Command = new(0x0E, "Command");
-    public static readonly Register16<TestSdhci, Access.ReadWrite> Version = new(0xFE, "Host Controller Version");
+    public static readonly Register32<TestSdhci, Access.DataPort> BufferData = new(0x20);
+    public static readonly Register32<TestSdhci, Access.ReadOnly> PresentState = new(0x24);
+    public static readonly Register8<TestSdhci, Access.ReadWrite> HostControl1 = new(0x28);
+    public static readonly Register16<TestSdhci, Access.ReadWrite> ClockControl = new(0x2C);
+    public static readonly Register8<TestSdhci, Access.ReadWrite> SoftwareReset = new(0x2F);
+    public static readonly Register32<TestSdhci, Access.ReadWrite> Status = new(0x30);
+    public static readonly Register16<TestSdhci, Access.WriteOneToClear> NormalInterruptStatus = new(0x30);
+    public static readonly Register16<TestSdhci, Access.ReadWrite> HostControl2 = new(0x3E);
+    public static readonly Register64<TestSdhci, Access.ReadOnly> Capabilities64 = new(0x40);
+    public static readonly Register32<TestSdhci, Access.ReadWrite> AdmaAddressLow = new(0x58);
+    public static readonly Register16<TestSdhci, Access.WriteOnly> Command = new(0x0E);
+    public static readonly Register16<TestSdhci, Access.ReadWrite> Version = new(0xFE);
 
     public static readonly BitField<UhsMode> UhsModeSelect = new(0, 3);
     public static readonly BitField<bool> Signalling18V = new(3, 1);

@@ -7,7 +7,7 @@ namespace Vfio.Platform.Mmio;
 /// A typed bit field of a register: <see cref="Width"/> bits from bit <see cref="Shift"/>, whose value is a
 /// <typeparamref name="TValue"/> (an enum of the values the specification names, a <see cref="bool"/> for a
 /// one-bit flag, or an unsigned integer). Declared once (<c>static readonly</c>), so the JIT folds the shift
-/// and mask into the instructions; <see cref="RegisterBlock{TBlock}.Modify{TValue}(Register32{TBlock, Access.ReadWrite}, BitField{TValue}, TValue)"/>
+/// and mask into the instructions; <see cref="RegisterBlock{TBlock, TBus}.Modify{TValue}(Register32{TBlock, Access.ReadWrite}, BitField{TValue}, TValue)"/>
 /// writes one field of a register as the specification words it.
 /// </summary>
 /// <typeparam name="TValue">An enum, <see cref="bool"/>, <see cref="byte"/>, <see cref="ushort"/>, <see cref="uint"/> or <see cref="ulong"/>

@@ -17,8 +17,8 @@ namespace Vfio.Platform.Mmio;
 /// {
 ///     public static string Name => "SDHCI";
 ///     public static int Size => 0x100;
-///     public static readonly Register32&lt;Sdhci, Access.WriteOneToClear&gt; InterruptStatus = new(0x30, "Interrupt Status");
-///     public static readonly Register16&lt;Sdhci, Access.ReadWrite&gt; HostControl2 = new(0x3E, "Host Control 2");
+///     public static readonly Register32&lt;Sdhci, Access.WriteOneToClear&gt; InterruptStatus = new(0x30);
+///     public static readonly Register16&lt;Sdhci, Access.ReadWrite&gt; HostControl2 = new(0x3E);
 /// }
 /// </code>
 /// </example>

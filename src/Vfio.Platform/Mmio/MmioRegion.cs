@@ -474,12 +474,13 @@ public sealed unsafe class MmioRegion : IDisposable
     /// </summary>
     /// <typeparam name="TBlock">The block.</typeparam>
     /// <param name="offset">Where the block starts in the region (0 for a device whose region is its block).</param>
-    /// <returns>The bound block; it must not be used after the region is disposed (see <see cref="RegisterBlock{TBlock}"/>).</returns>
+    /// <returns>The bound block; it must not be used after the region is disposed (see <see cref="RegisterBlock{TBlock, TBus}"/>). Its
+    /// <see cref="RegisterBlock{TBlock, TBus}.Bus"/> reaches the rest of the region from <paramref name="offset"/> with checked accesses (dumps).</returns>
     /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
     /// <exception cref="VfioException">The block does not fit the region (EFAULT), <paramref name="offset"/> is
     /// not 8-byte aligned (EINVAL), or that part is not mapped (EOPNOTSUPP: the kernel lets it be reached by
     /// pread/pwrite only; use the region's <c>Read</c>/<c>Write</c> overloads, which take the same registers).</exception>
-    public RegisterBlock<TBlock> Bind<TBlock>(long offset = 0)
+    public RegisterBlock<TBlock, MmioBus> Bind<TBlock>(long offset = 0)
         where TBlock : struct, IRegisterBlock
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -491,7 +492,7 @@ public sealed unsafe class MmioRegion : IDisposable
         if (_base != null && offset + size <= _mappedLength)
         {
             Volatile.Write(ref _blocksBound, 1);
-            return new RegisterBlock<TBlock>(this, offset, _base + offset);
+            return new RegisterBlock<TBlock, MmioBus>(BusAt(offset, _base + offset, _mappedLength - offset));
         }
 
         foreach (var area in _areas)
@@ -499,13 +500,15 @@ public sealed unsafe class MmioRegion : IDisposable
             if (offset >= area.Offset && offset + size <= area.Offset + area.Length)
             {
                 Volatile.Write(ref _blocksBound, 1);
-                return new RegisterBlock<TBlock>(this, offset, (byte*)area.Mapping + (offset - area.Offset));
+                return new RegisterBlock<TBlock, MmioBus>(BusAt(offset, (byte*)area.Mapping + (offset - area.Offset), area.Offset + area.Length - offset));
             }
         }
 
         ThrowBind(TBlock.Name, size, offset, Errno.EOPNOTSUPP);
         return default;
     }
+
+    private MmioBus BusAt(long offset, byte* address, long mapped) => new(this, offset, address, (int)Math.Min(_length - offset, int.MaxValue), mapped);
 
     /// <summary>The errors of <see cref="Bind{TBlock}"/>, out of line.</summary>
     [DoesNotReturn]

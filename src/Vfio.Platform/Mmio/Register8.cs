@@ -3,7 +3,7 @@ namespace Vfio.Platform.Mmio;
 /// <summary>A named 8-bit register of the block <typeparamref name="TBlock"/>, with the access kind
 /// <typeparamref name="TAccess"/>: declared once (<c>static readonly</c>), checked once when declared to lie
 /// inside the block and be aligned to its width, then read and written through a
-/// <see cref="RegisterBlock{TBlock}"/> as one volatile 8-bit load or store at a constant offset.</summary>
+/// <see cref="RegisterBlock{TBlock, TBus}"/> as one volatile 8-bit load or store at a constant offset.</summary>
 /// <typeparam name="TBlock">The block the register belongs to: a register of another block does not compile there.</typeparam>
 /// <typeparam name="TAccess">One of <see cref="Access"/>'s kinds: what the compiler lets a caller do with the register.</typeparam>
 public readonly struct Register8<TBlock, TAccess>
@@ -12,19 +12,11 @@ public readonly struct Register8<TBlock, TAccess>
 {
     /// <summary>Declares the register.</summary>
     /// <param name="offset">Byte offset in the block, aligned to 1 byte(s).</param>
-    /// <param name="name">Name for messages and dumps.</param>
     /// <exception cref="ArgumentOutOfRangeException">The register does not lie inside <typeparamref name="TBlock"/>, or is misaligned.</exception>
-    public Register8(int offset, string name)
-    {
-        Offset = RegisterDeclaration.Check(TBlock.Name, TBlock.Size, offset, 1, name);
-        Name = name;
-    }
+    public Register8(int offset) => Offset = RegisterDeclaration.Check<TBlock>(offset, 1);
 
     /// <summary>Byte offset in the block.</summary>
     public int Offset { get; }
-
-    /// <summary>Name for messages and dumps.</summary>
-    public string Name { get; }
 
     /// <summary>Width in bytes: 1.</summary>
     public int Width => 1;
@@ -32,7 +24,7 @@ public readonly struct Register8<TBlock, TAccess>
     /// <summary>The access kind, for dumps and messages.</summary>
     public RegisterAccessKind Access => TAccess.Kind;
 
-    /// <summary>The register for messages: "Name (0xOFFSET, BLOCK)".</summary>
+    /// <summary>The register for messages: "BLOCK 0xOFFSET (8-bit)".</summary>
     /// <returns>The text.</returns>
-    public override string ToString() => $"{Name} (0x{Offset:x}, {TBlock.Name})";
+    public override string ToString() => $"{TBlock.Name} 0x{Offset:x} (8-bit)";
 }

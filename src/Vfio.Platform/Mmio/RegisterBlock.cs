@@ -3,13 +3,15 @@ using System.Runtime.CompilerServices;
 namespace Vfio.Platform.Mmio;
 
 /// <summary>
-/// A register block bound to mapped memory, from <see cref="MmioRegion.Bind{TBlock}"/>: the block's base
-/// address, checked once when bound (region not disposed, block inside the region and in mapped memory,
-/// aligned). Every named access is then one volatile load or store at a constant offset from that base:
-/// no range check, no call, no allocation, what C does with <c>#define</c>d offsets. The registers'
-/// types say at compile time which accesses are allowed (see <see cref="Access"/>).
+/// A register block bound to a bus: to mapped memory from <see cref="MmioRegion.Bind{TBlock}"/> (the bus is an
+/// <see cref="MmioBus"/>: the block's base address, checked once when bound: region not disposed, block inside
+/// the region and in mapped memory, aligned), or to a device model from <see cref="RegisterBlock.Over{TBlock, TBus}"/>.
+/// On an <see cref="MmioBus"/> every named access is one volatile load or store at a constant offset from the
+/// base: no range check, no call, no allocation, what C does with <c>#define</c>d offsets; on a model, one call
+/// to it. The registers' types say at compile time which accesses are allowed (see <see cref="Access"/>).
 /// </summary>
 /// <typeparam name="TBlock">The block's description: its name, size and registers.</typeparam>
+/// <typeparam name="TBus">Where the accesses go: <see cref="MmioBus"/> for the device, a class for a model of it.</typeparam>
 /// <remarks>
 /// <para>Lifetime: the block holds the mapping's address, not a reference the region could revoke (that
 /// would cost a check per access), so it must not be used after its region is disposed (nor while it is
@@ -17,8 +19,10 @@ namespace Vfio.Platform.Mmio;
 /// and <see cref="MmioRegion.Span{T}"/>. What a mistake costs is bounded: once a block has been bound,
 /// the region's Dispose leaves an inaccessible reservation where the mapping was, so a stale access
 /// faults (the process stops with a segmentation fault) rather than reaching memory mapped there later.
-/// A default (unbound) block has no address: an access dereferences a small address and throws
-/// <see cref="NullReferenceException"/>.</para>
+/// A default (unbound) block has no address (or no model): an access throws <see cref="NullReferenceException"/>.</para>
+/// <para>Drivers: take the bus as a type parameter (<c>Driver&lt;TBus&gt; where TBus : IRegisterBus</c>) and hold a
+/// <c>RegisterBlock&lt;TBlock, TBus&gt;</c>; the device gets the direct accesses, a test binds the same block over a
+/// model with <see cref="RegisterBlock.Over{TBlock, TBus}"/>.</para>
 /// <para>Hot loops: the block is a small struct. Copy it into a local (or pass it as a parameter) before a
 /// loop and the JIT keeps the base address in a register; read through a field of a class, it reloads the
 /// address after each volatile access (one more load).</para>
@@ -28,35 +32,38 @@ namespace Vfio.Platform.Mmio;
 /// </remarks>
 /// <example>
 /// <code>
-/// var regs = region.Bind&lt;Sdhci&gt;();                       // checked here, once
+/// var regs = region.Bind&lt;Sdhci&gt;();                       // checked here, once: RegisterBlock&lt;Sdhci, MmioBus&gt;
 /// var status = regs.Read(Sdhci.InterruptStatus);          // one load
 /// regs.Write(Sdhci.InterruptStatus, status);              // one store: write 1 to clear
 /// regs.Modify(Sdhci.HostControl2, UhsModeSelect, UhsMode.Sdr50);
 /// </code>
 /// </example>
-public readonly unsafe struct RegisterBlock<TBlock>
+public readonly unsafe struct RegisterBlock<TBlock, TBus>
     where TBlock : struct, IRegisterBlock
+    where TBus : IRegisterBus
 {
-    private readonly byte* _base;
+    private readonly TBus _bus;
 
-    internal RegisterBlock(MmioRegion region, long offset, byte* address)
-    {
-        Region = region;
-        Offset = offset;
-        _base = address;
-    }
+    /// <summary>Binds the block over <paramref name="bus"/>; <see cref="RegisterBlock.Over{TBlock, TBus}"/> checks the size first.</summary>
+    internal RegisterBlock(TBus bus) => _bus = bus;
 
-    /// <summary>The region the block is bound in (null for a default block).</summary>
-    public MmioRegion? Region { get; }
+    /// <summary>Where the accesses go: the mapped region for <see cref="MmioBus"/>, or a device model.</summary>
+    public TBus Bus => _bus;
 
-    /// <summary>Where the block starts in the region, in bytes.</summary>
-    public long Offset { get; }
-
-    /// <summary>The block's base address, for tests.</summary>
-    internal nint Address => (nint)_base;
+    /// <summary>The block's base address in the mapping (0 unless the bus is an <see cref="MmioBus"/>), for tests.</summary>
+    internal nint Address => typeof(TBus) == typeof(MmioBus) ? (nint)Mapped : 0;
 
     /// <summary>Whether the block is bound (false for a default block).</summary>
-    public bool IsBound => _base != null;
+    public bool IsBound => typeof(TBus) == typeof(MmioBus) ? Mapped != null : _bus is not null;
+
+    // For MmioBus (a struct: the JIT compiles this type once for it, and the test below is a constant there)
+    // every access is a volatile load or store at the mapping's address; for any other bus, a call to it.
+    // (MmioBus)(object) is the pattern the JIT folds to a plain copy for a struct type argument: no box.
+    private byte* Mapped
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ((MmioBus)(object)_bus!).Address;
+    }
 
     /// <summary>Reads a 8-bit register: one volatile load.</summary>
     /// <typeparam name="TAccess">The register's access kind; it must be readable.</typeparam>
@@ -64,7 +71,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte Read<TAccess>(Register8<TBlock, TAccess> register)
-        where TAccess : struct, Access.IReadable => Volatile.Read(ref *(_base + register.Offset));
+        where TAccess : struct, Access.IReadable => typeof(TBus) == typeof(MmioBus) ? Volatile.Read(ref *(Mapped + register.Offset)) : _bus.Read8(register.Offset);
 
     /// <summary>Writes a 8-bit register: one volatile store.</summary>
     /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
@@ -72,7 +79,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <param name="value">The value to write.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Write<TAccess>(Register8<TBlock, TAccess> register, byte value)
-        where TAccess : struct, Access.IWritable => Volatile.Write(ref *(_base + register.Offset), value);
+        where TAccess : struct, Access.IWritable => Store8(register.Offset, value);
 
     /// <summary>Read-modify-write of a 8-bit read-write register: clears the bits of <paramref name="clear"/>,
     /// then sets those of <paramref name="set"/>. Two bus accesses; not atomic against the device.</summary>
@@ -138,7 +145,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ushort Read<TAccess>(Register16<TBlock, TAccess> register)
-        where TAccess : struct, Access.IReadable => Volatile.Read(ref *(ushort*)(_base + register.Offset));
+        where TAccess : struct, Access.IReadable => typeof(TBus) == typeof(MmioBus) ? Volatile.Read(ref *(ushort*)(Mapped + register.Offset)) : _bus.Read16(register.Offset);
 
     /// <summary>Writes a 16-bit register: one volatile store.</summary>
     /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
@@ -146,7 +153,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <param name="value">The value to write.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Write<TAccess>(Register16<TBlock, TAccess> register, ushort value)
-        where TAccess : struct, Access.IWritable => Volatile.Write(ref *(ushort*)(_base + register.Offset), value);
+        where TAccess : struct, Access.IWritable => Store16(register.Offset, value);
 
     /// <summary>Read-modify-write of a 16-bit read-write register: clears the bits of <paramref name="clear"/>,
     /// then sets those of <paramref name="set"/>. Two bus accesses; not atomic against the device.</summary>
@@ -212,7 +219,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Read<TAccess>(Register32<TBlock, TAccess> register)
-        where TAccess : struct, Access.IReadable => Volatile.Read(ref *(uint*)(_base + register.Offset));
+        where TAccess : struct, Access.IReadable => typeof(TBus) == typeof(MmioBus) ? Volatile.Read(ref *(uint*)(Mapped + register.Offset)) : _bus.Read32(register.Offset);
 
     /// <summary>Writes a 32-bit register: one volatile store.</summary>
     /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
@@ -220,7 +227,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <param name="value">The value to write.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Write<TAccess>(Register32<TBlock, TAccess> register, uint value)
-        where TAccess : struct, Access.IWritable => Volatile.Write(ref *(uint*)(_base + register.Offset), value);
+        where TAccess : struct, Access.IWritable => Store32(register.Offset, value);
 
     /// <summary>Read-modify-write of a 32-bit read-write register: clears the bits of <paramref name="clear"/>,
     /// then sets those of <paramref name="set"/>. Two bus accesses; not atomic against the device.</summary>
@@ -286,7 +293,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <returns>The value read.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Read<TAccess>(Register64<TBlock, TAccess> register)
-        where TAccess : struct, Access.IReadable => Volatile.Read(ref *(ulong*)(_base + register.Offset));
+        where TAccess : struct, Access.IReadable => typeof(TBus) == typeof(MmioBus) ? Volatile.Read(ref *(ulong*)(Mapped + register.Offset)) : _bus.Read64(register.Offset);
 
     /// <summary>Writes a 64-bit register: one volatile store.</summary>
     /// <typeparam name="TAccess">The register's access kind; it must be writable.</typeparam>
@@ -294,7 +301,7 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <param name="value">The value to write.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Write<TAccess>(Register64<TBlock, TAccess> register, ulong value)
-        where TAccess : struct, Access.IWritable => Volatile.Write(ref *(ulong*)(_base + register.Offset), value);
+        where TAccess : struct, Access.IWritable => Store64(register.Offset, value);
 
     /// <summary>Read-modify-write of a 64-bit read-write register: clears the bits of <paramref name="clear"/>,
     /// then sets those of <paramref name="set"/>. Two bus accesses; not atomic against the device.</summary>
@@ -360,7 +367,13 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <param name="destination">Receives the values read.</param>
     public void ReadRepeated(Register32<TBlock, Access.DataPort> register, Span<uint> destination)
     {
-        var port = (uint*)(_base + register.Offset);
+        if (typeof(TBus) != typeof(MmioBus))
+        {
+            _bus.ReadRepeated32(register.Offset, destination);
+            return;
+        }
+
+        var port = (uint*)(Mapped + register.Offset);
         for (var i = 0; i < destination.Length; i++)
         {
             destination[i] = Volatile.Read(ref *port);
@@ -373,10 +386,101 @@ public readonly unsafe struct RegisterBlock<TBlock>
     /// <param name="source">The values to write.</param>
     public void WriteRepeated(Register32<TBlock, Access.DataPort> register, ReadOnlySpan<uint> source)
     {
-        var port = (uint*)(_base + register.Offset);
+        if (typeof(TBus) != typeof(MmioBus))
+        {
+            _bus.WriteRepeated32(register.Offset, source);
+            return;
+        }
+
+        var port = (uint*)(Mapped + register.Offset);
         foreach (var value in source)
         {
             Volatile.Write(ref *port, value);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store8(int offset, byte value)
+    {
+        if (typeof(TBus) == typeof(MmioBus))
+        {
+            Volatile.Write(ref *(Mapped + offset), value);
+        }
+        else
+        {
+            _bus.Write8(offset, value);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store16(int offset, ushort value)
+    {
+        if (typeof(TBus) == typeof(MmioBus))
+        {
+            Volatile.Write(ref *(ushort*)(Mapped + offset), value);
+        }
+        else
+        {
+            _bus.Write16(offset, value);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store32(int offset, uint value)
+    {
+        if (typeof(TBus) == typeof(MmioBus))
+        {
+            Volatile.Write(ref *(uint*)(Mapped + offset), value);
+        }
+        else
+        {
+            _bus.Write32(offset, value);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store64(int offset, ulong value)
+    {
+        if (typeof(TBus) == typeof(MmioBus))
+        {
+            Volatile.Write(ref *(ulong*)(Mapped + offset), value);
+        }
+        else
+        {
+            _bus.Write64(offset, value);
+        }
+    }
+}
+
+/// <summary>Binds register blocks over buses other than a mapped region (device models in tests).</summary>
+public static class RegisterBlock
+{
+    /// <summary>Binds <typeparamref name="TBlock"/> over <paramref name="bus"/>, checking once that the bus holds
+    /// the block's <see cref="IRegisterBlock.Size"/> bytes. Each named access is then one call to the bus.</summary>
+    /// <typeparam name="TBlock">The block.</typeparam>
+    /// <typeparam name="TBus">The bus.</typeparam>
+    /// <param name="bus">The bus (a device model).</param>
+    /// <returns>The bound block.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="bus"/> is null.</exception>
+    /// <exception cref="ArgumentException">The bus is smaller than the block (for an <see cref="MmioBus"/>: the block
+    /// would reach memory not mapped without a gap from the bus's start).</exception>
+    public static RegisterBlock<TBlock, TBus> Over<TBlock, TBus>(TBus bus)
+        where TBlock : struct, IRegisterBlock
+        where TBus : IRegisterBus
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        if (bus.Length < TBlock.Size)
+        {
+            throw new ArgumentException($"The bus has 0x{bus.Length:x} bytes; the {TBlock.Name} block needs 0x{TBlock.Size:x}.", nameof(bus));
+        }
+
+        // A mapped bus is reached without checks: the whole block must lie in memory mapped without a gap.
+        if (typeof(TBus) == typeof(MmioBus) && ((MmioBus)(object)bus).MappedLength < TBlock.Size)
+        {
+            throw new ArgumentException(
+                $"The {TBlock.Name} block (0x{TBlock.Size:x} bytes) does not lie in mapped memory from offset 0x{((MmioBus)(object)bus).Offset:x}; bind it with MmioRegion.Bind.", nameof(bus));
+        }
+
+        return new RegisterBlock<TBlock, TBus>(bus);
     }
 }

@@ -1,3 +1,4 @@
+using Vfio.Platform.Mmio;
 using System.Buffers.Binary;
 using Sdhci.Probe.Sdhci;
 
@@ -29,7 +30,7 @@ public enum FakePhase
 /// its "bus". Faults can be injected, and every touch of the data port outside a PIO data phase is
 /// counted as a violation.
 /// </summary>
-internal sealed class FakeSdController : IRegisterIo
+internal sealed class FakeSdController : IRegisterBus
 {
     private readonly record struct Fault(SdhciInterrupt Error, ushort AutoCmdStatus, bool RemoveCard, bool Completes = false);
 
@@ -249,7 +250,7 @@ internal sealed class FakeSdController : IRegisterIo
         Raise(SdhciInterrupt.CardRemoval);
     }
 
-    // ---- IRegisterIo ----------------------------------------------------------------------------
+    // ---- IRegisterBus ----------------------------------------------------------------------------
 
     public byte Read8(int offset) => (byte)Read(offset, 1);
 
@@ -262,6 +263,22 @@ internal sealed class FakeSdController : IRegisterIo
     public void Write16(int offset, ushort value) => Write(offset, 2, value);
 
     public void Write32(int offset, uint value) => Write(offset, 4, value);
+
+    public ulong Read64(int offset) => throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
+
+    public void Write64(int offset, ulong value) => throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
+
+    public void ReadRepeated32(int offset, Span<uint> destination)
+    {
+        for (var i = 0; i < destination.Length; i++)
+            destination[i] = Read32(offset);
+    }
+
+    public void WriteRepeated32(int offset, ReadOnlySpan<uint> source)
+    {
+        foreach (var value in source)
+            Write32(offset, value);
+    }
 
     private static void Check(int offset, int width, int length)
     {

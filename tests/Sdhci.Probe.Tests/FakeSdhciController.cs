@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Sdhci.Probe.Sdhci;
+using Vfio.Platform.Mmio;
 
 namespace Sdhci.Probe.Tests;
 
@@ -8,7 +8,7 @@ namespace Sdhci.Probe.Tests;
 /// little-endian access that records every access, so tests can prove what was read, with which
 /// width, and that the data port was never touched.
 /// </summary>
-internal sealed class FakeSdhciController : IRegisterIo
+internal sealed class FakeSdhciController : IRegisterBus
 {
     private readonly byte[] _registers;
     private readonly List<(int Offset, int Width)> _reads = [];
@@ -54,6 +54,22 @@ internal sealed class FakeSdhciController : IRegisterIo
     public void Write16(int offset, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(Target(offset, 2), value);
 
     public void Write32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(Target(offset, 4), value);
+
+    public ulong Read64(int offset) => throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
+
+    public void Write64(int offset, ulong value) => throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
+
+    public void ReadRepeated32(int offset, Span<uint> destination)
+    {
+        for (var i = 0; i < destination.Length; i++)
+            destination[i] = Read32(offset);
+    }
+
+    public void WriteRepeated32(int offset, ReadOnlySpan<uint> source)
+    {
+        foreach (var value in source)
+            Write32(offset, value);
+    }
 
     private Span<byte> Access(int offset, int width)
     {

@@ -290,7 +290,7 @@ public class SdErrorTests
         var rig = new SdRig(fake);
 
         var error = Fails(() => rig.Card.Initialize());
-        var given = new SdhciHost(fake, rig.Interrupt, SdRig.FastHost() with { BaseClockHz = 200_000_000 });
+        var given = SdhciHost.Create(fake, rig.Interrupt, SdRig.FastHost() with { BaseClockHz = 200_000_000 });
         given.Initialize();
 
         Assert.Equal(SdhciError.NoBaseClock, error.Error);

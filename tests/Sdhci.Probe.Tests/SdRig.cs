@@ -11,17 +11,17 @@ internal sealed class SdRig
     {
         Fake = fake ?? FakeSdController.Zcu102();
         Interrupt = new FakeInterrupt(Fake);
-        Host = new SdhciHost(Fake, polling ? new PollingInterrupt() : Interrupt, hostOptions ?? FastHost());
-        Card = new SdCard(Host, cardOptions ?? FastCard());
+        Host = SdhciHost.Create(Fake, polling ? new PollingInterrupt() : Interrupt, hostOptions ?? FastHost());
+        Card = SdCard.Create(Host, cardOptions ?? FastCard());
     }
 
     public FakeSdController Fake { get; }
 
     public FakeInterrupt Interrupt { get; }
 
-    public SdhciHost Host { get; }
+    public SdhciHost<FakeSdController> Host { get; }
 
-    public SdCard Card { get; }
+    public SdCard<FakeSdController> Card { get; }
 
     public static SdhciHostOptions FastHost(bool allowWrite = false) => new()
     {

@@ -6,6 +6,7 @@ using Sdhci.Probe.Sdhci;
 using Vfio.Platform;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Interrupts;
+using Vfio.Platform.Mmio;
 
 namespace Sdhci.Probe.Commands;
 
@@ -314,7 +315,7 @@ internal static class CardCommands
             "the controller did not reset, so its DMA may still run: its DMA memory stays mapped until the program exits"));
     }
 
-    private static bool StopDma(SdhciHost host)
+    private static bool StopDma(ISdhciHost host)
     {
         foreach (var reset in (ReadOnlySpan<SdhciReset>)[SdhciReset.DataLine, SdhciReset.All])
         {
@@ -486,8 +487,8 @@ internal static class CardCommands
             session = ControllerSession.Open(name, options.NoIommu, options.Bind, useIommufd: options.Iommufd, busMaster: true);
             signals.Token.ThrowIfCancellationRequested();
             irq = options.Poll ? null : session.EnableInterrupt();
-            var host = new SdhciHost(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
-            var card = new SdCard(host, new SdCardOptions { BlockCountMode = options.BlockCount, MaxBusSpeed = options.MaxSpeed, Retries = options.Retries });
+            var host = new SdhciHost<MmioBus>(session.Registers, irq is null ? new PollingInterrupt() : new VfioSdhciInterrupt(irq), new SdhciHostOptions { AllowWrite = options.AllowWrite });
+            var card = new SdCard<MmioBus>(host, new SdCardOptions { BlockCountMode = options.BlockCount, MaxBusSpeed = options.MaxSpeed, Retries = options.Retries });
             var opened = session;
             return RunCard(name, card, length => VfioDmaMemory.Allocate(opened, length), signals, options.Bind, body, onFailure);
         }
@@ -511,7 +512,7 @@ internal static class CardCommands
     /// code, after <paramref name="onFailure"/> cleaned up (its note is appended), and a signal becomes
     /// 128 + its number. Whatever happened, the controller is reset before this returns.
     /// </summary>
-    internal static int RunCard(string name, SdCard card, Func<int, IOwnedDmaMemory>? allocateDma, SignalScope signals, bool givesBack,
+    internal static int RunCard(string name, ISdCard card, Func<int, IOwnedDmaMemory>? allocateDma, SignalScope signals, bool givesBack,
         Func<CardContext, int> body, Func<string?>? onFailure = null)
     {
         try
@@ -582,7 +583,7 @@ internal static class CardCommands
         }
     }
 
-    internal static string Describe(SdCardInfo info, SdhciHost? host = null)
+    internal static string Describe(SdCardInfo info, ISdhciHost? host = null)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Card: {info.Type}, RCA 0x{info.Rca:x4}, OCR 0x{info.Ocr:x8}, {info.BusWidth}-bit bus at {info.ClockHz / 1e6:0.###} MHz");
@@ -601,7 +602,7 @@ internal static class CardCommands
     }
 
     /// <summary>What --mode adma2 will use on <paramref name="host"/>, and why.</summary>
-    internal static string DescribeDma(SdhciHost host)
+    internal static string DescribeDma(ISdhciHost host)
     {
         if (!host.Capabilities.Adma2)
             return "no ADMA2 (Capabilities bit 19 is clear)" + (host.Capabilities.Sdma ? "; SDMA with 32-bit addresses" : "");
@@ -707,4 +708,4 @@ internal interface IOwnedDmaMemory : IDmaMemory, IDisposable;
 /// <summary>How long a transfer took (without the bring-up) and, for DMA, the device address of its DMA memory.</summary>
 internal readonly record struct TransferTiming(TimeSpan Elapsed, ulong? DmaAddress);
 
-internal sealed record CardContext(string Device, SdCard Card, SdCardInfo Info, TimeSpan BringUp, Func<int, IOwnedDmaMemory>? AllocateDma, CancellationToken Stop);
+internal sealed record CardContext(string Device, ISdCard Card, SdCardInfo Info, TimeSpan BringUp, Func<int, IOwnedDmaMemory>? AllocateDma, CancellationToken Stop);

@@ -24,7 +24,7 @@ internal sealed record CardReport(
     ScrReport Scr)
 {
     /// <summary>The report of <paramref name="info"/>; <c>Adma2</c> (the descriptors --mode adma2 uses) only when <paramref name="host"/> is given and has ADMA2.</summary>
-    public static CardReport From(SdCardInfo info, SdhciHost? host = null) => new(
+    public static CardReport From(SdCardInfo info, ISdhciHost? host = null) => new(
         info.Type.ToString(),
         Hex(info.Rca, 4),
         Hex(info.Ocr, 8),

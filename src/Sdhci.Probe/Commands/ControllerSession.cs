@@ -10,7 +10,7 @@ using Vfio.Platform.Preparation;
 namespace Sdhci.Probe.Commands;
 
 /// <summary>An open controller: the VFIO container and group (or, with --iommufd, the iommufd and its
-/// address space), the device, its register region as an <see cref="IRegisterIo"/>, and (with --bind)
+/// address space), the device, its SDHCI register block bound over the mapped region, and (with --bind)
 /// the temporary binding that is undone on dispose.</summary>
 internal sealed class ControllerSession : IDisposable
 {
@@ -23,7 +23,7 @@ internal sealed class ControllerSession : IDisposable
         _owner = owner;
         Device = device;
         Region = region;
-        Registers = new VfioRegisterIo(region);
+        Registers = region.Bind<SdhciBlock>();
         IsArasan = isArasan;
     }
 
@@ -35,7 +35,9 @@ internal sealed class ControllerSession : IDisposable
 
     public MmioRegion Region { get; }
 
-    public IRegisterIo Registers { get; }
+    /// <summary>The standard SDHCI registers, bound once: each named access is one load or store. Its
+    /// <see cref="RegisterBlock{TBlock, TBus}.Bus"/> reaches the whole window with checked accesses (the dump's vendor registers).</summary>
+    public RegisterBlock<SdhciBlock, MmioBus> Registers { get; }
 
     /// <summary>A ZynqMP/Arasan controller (platform device with an arasan compatible).</summary>
     public bool IsArasan { get; }
@@ -109,26 +111,4 @@ internal sealed class ControllerSession : IDisposable
         _owner.Dispose();
         _binding?.Dispose();
     }
-}
-
-/// <summary>The controller's VFIO region seen through the register model's interface.</summary>
-internal sealed class VfioRegisterIo(MmioRegion region) : IRegisterIo
-{
-    public int Length => (int)Math.Min(region.Length, int.MaxValue);
-
-    public byte Read8(int offset) => region.Read8(offset);
-
-    public ushort Read16(int offset) => region.Read16(offset);
-
-    public uint Read32(int offset) => region.Read32(offset);
-
-    public void Write8(int offset, byte value) => region.Write8(offset, value);
-
-    public void Write16(int offset, ushort value) => region.Write16(offset, value);
-
-    public void Write32(int offset, uint value) => region.Write32(offset, value);
-
-    public void ReadRepeated32(int offset, Span<uint> destination) => region.ReadRepeated32(offset, destination);
-
-    public void WriteRepeated32(int offset, ReadOnlySpan<uint> source) => region.WriteRepeated32(offset, source);
 }

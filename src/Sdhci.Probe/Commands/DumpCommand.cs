@@ -20,7 +20,7 @@ internal static class DumpCommand
             // A signal during the dump: nothing half-printed, a --bind device given back, 128 + the signal.
             using var signals = new SignalScope();
             using var session = ControllerSession.Open(name, result.GetValue(noIommu), result.GetValue(bind));
-            var snapshot = SdhciDump.Read(session.Registers, session.DumpOptions);
+            var snapshot = SdhciDump.Read(session.Registers.Bus, session.DumpOptions);
             if (signals.Stopped)
                 return CommonOptions.Interrupted(name, signals, $"nothing printed{(result.GetValue(bind) ? "; the controller is given back to its driver" : "")}");
             var health = SdhciHealth.Assess(snapshot);

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Sdhci.Probe.Sdhci;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using Vfio.Platform.Mmio;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Commands;
 
@@ -58,14 +59,14 @@ internal static class IrqCommand
 
     private static IrqReport Service(ControllerSession session, string name, int count, CancellationToken stop)
     {
-        var io = session.Registers;
-        PowerUp(io);
+        var regs = session.Registers;
+        PowerUp(regs);
         try
         {
-            io.Write16(R.NormalInterruptStatusEnable.Offset, (ushort)SdhciInterrupt.CommandComplete);
-            io.Write16(R.NormalInterruptSignalEnable.Offset, (ushort)SdhciInterrupt.CommandComplete);
-            io.Write16(R.NormalInterruptStatus.Offset, 0xFFFF);
-            io.Write16(R.ErrorInterruptStatus.Offset, 0xFFFF);
+            regs.Write(S.NormalInterruptStatusEnable, (ushort)SdhciInterrupt.CommandComplete);
+            regs.Write(S.NormalInterruptSignalEnable, (ushort)SdhciInterrupt.CommandComplete);
+            regs.Write(S.NormalInterruptStatus, 0xFFFF);
+            regs.Write(S.ErrorInterruptStatus, 0xFFFF);
 
             using var irq = session.EnableInterrupt();
             var latencies = new double[count];
@@ -73,9 +74,9 @@ internal static class IrqCommand
             // A signal takes effect between interrupts: the one in flight is serviced (cleared, unmasked) first.
             for (var i = 0; i < count && !stop.IsCancellationRequested; i++)
             {
-                io.Write32(R.Argument.Offset, 0);
+                regs.Write(S.Argument, 0);
                 var sent = Stopwatch.GetTimestamp();
-                io.Write16(R.Command.Offset, 0); // CMD0 GO_IDLE_STATE: no response, completes at once
+                regs.Write(S.Command, 0); // CMD0 GO_IDLE_STATE: no response, completes at once
                 if (irq.Wait(TimeSpan.FromSeconds(1)) == 0)
                 {
                     lost++;
@@ -83,8 +84,8 @@ internal static class IrqCommand
                 }
 
                 var woke = Stopwatch.GetTimestamp();
-                var status = io.Read16(R.NormalInterruptStatus.Offset);
-                io.Write16(R.NormalInterruptStatus.Offset, status); // clear the cause first...
+                var status = regs.Read(S.NormalInterruptStatus);
+                regs.Write(S.NormalInterruptStatus, status); // clear the cause first...
                 if (irq.Info.IsAutomasked)
                 {
                     irq.Unmask(); // ...then unmask, or the level-triggered line fires again at once
@@ -102,17 +103,17 @@ internal static class IrqCommand
         }
         finally
         {
-            Quiet(io);
+            Quiet(regs);
         }
     }
 
     /// <summary>Software Reset For All on the way out: no bus power, no clock, no interrupt left enabled.</summary>
-    private static void Quiet(IRegisterIo io)
+    private static void Quiet(RegisterBlock<SdhciBlock, MmioBus> regs)
     {
         try
         {
-            io.Write8(R.SoftwareReset.Offset, 0x01);
-            Until(() => (io.Read8(R.SoftwareReset.Offset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
+            regs.Write(S.SoftwareReset, 0x01);
+            Until(() => (regs.Read(S.SoftwareReset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
         }
         catch (SdhciException)
         {
@@ -121,14 +122,14 @@ internal static class IrqCommand
     }
 
     /// <summary>Reset, 3.3 V bus power and an identification-speed clock: enough for CMD0 to complete.</summary>
-    private static void PowerUp(IRegisterIo io)
+    private static void PowerUp(RegisterBlock<SdhciBlock, MmioBus> regs)
     {
-        io.Write8(R.SoftwareReset.Offset, 0x01);
-        Until(() => (io.Read8(R.SoftwareReset.Offset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
-        io.Write8(R.PowerControl.Offset, 0x0F); // 3.3 V, power on
-        io.Write16(R.ClockControl.Offset, 0x8001); // divided clock, internal clock enable
-        Until(() => (io.Read16(R.ClockControl.Offset) & 0x0002) != 0, SdhciError.ClockNotStable, "internal clock stable");
-        io.Write16(R.ClockControl.Offset, (ushort)(io.Read16(R.ClockControl.Offset) | 0x0004));
+        regs.Write(S.SoftwareReset, 0x01);
+        Until(() => (regs.Read(S.SoftwareReset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
+        regs.Write(S.PowerControl, 0x0F); // 3.3 V, power on
+        regs.Write(S.ClockControl, 0x8001); // divided clock, internal clock enable
+        Until(() => (regs.Read(S.ClockControl) & 0x0002) != 0, SdhciError.ClockNotStable, "internal clock stable");
+        regs.Write(S.ClockControl, (ushort)(regs.Read(S.ClockControl) | 0x0004));
     }
 
     private static void Until(Func<bool> condition, SdhciError error, string what)

@@ -1,6 +1,9 @@
+using Vfio.Platform.Mmio;
+
 namespace Sdhci.Probe.Sdhci;
 
-/// <summary>Width-correct access to a modelled register, so no caller repeats a register's width.</summary>
+/// <summary>Access to a register by its dump description (offset and width from <see cref="SdhciBlock"/>), checked
+/// against the bus: the variable-offset path the dump and pokes take. The driver uses the register block instead.</summary>
 /// <example>
 /// <code>
 /// ulong caps = io.Read(SdhciRegisters.Capabilities);          // two 32-bit reads, low half first
@@ -15,10 +18,10 @@ public static class RegisterIoExtensions
     /// <returns>The value, zero-extended.</returns>
     /// <exception cref="InvalidOperationException">
     /// The register is the buffer data port (a read would consume card data) or write-only.
-    /// A PIO transfer reads the data port through <see cref="IRegisterIo.Read32"/> on purpose.
+    /// A PIO transfer reads the data port through the register block on purpose.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">The register lies beyond the window.</exception>
-    public static ulong Read(this IRegisterIo io, SdhciRegister register)
+    public static ulong Read(this IRegisterBus io, SdhciRegister register)
     {
         ArgumentNullException.ThrowIfNull(io);
         ArgumentNullException.ThrowIfNull(register);
@@ -41,7 +44,7 @@ public static class RegisterIoExtensions
     /// <param name="value">The value; bits beyond the register's width must be zero.</param>
     /// <exception cref="InvalidOperationException">The register is read-only.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The value does not fit, or the register lies beyond the window.</exception>
-    public static void Write(this IRegisterIo io, SdhciRegister register, ulong value)
+    public static void Write(this IRegisterBus io, SdhciRegister register, ulong value)
     {
         ArgumentNullException.ThrowIfNull(io);
         ArgumentNullException.ThrowIfNull(register);
@@ -61,7 +64,7 @@ public static class RegisterIoExtensions
         }
     }
 
-    private static void CheckInside(IRegisterIo io, SdhciRegister register)
+    private static void CheckInside(IRegisterBus io, SdhciRegister register)
     {
         if (register.Offset + register.Width > io.Length)
             throw new ArgumentOutOfRangeException(nameof(register), $"{register} lies beyond the 0x{io.Length:x}-byte register window.");

@@ -1,9 +1,10 @@
 using System.Diagnostics;
+using static Sdhci.Probe.Sdhci.SdCard;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>The identification sequence (<see cref="Initialize"/>): CMD0, CMD8, ACMD41 (asking for 1.8 V; the switch itself is in SdCard.BusSpeed.cs), CMD2, CMD3, CMD9, CMD7, ACMD51, ACMD6; CMD1 to tell an MMC apart.</content>
-public sealed partial class SdCard
+public sealed partial class SdCard<TBus>
 {
     private const uint CheckPattern = 0x1AA;           // CMD8: VHS 2.7-3.6 V (0x1) and pattern 0xAA
     private const uint OcrBusy = 0x8000_0000;          // set when power-up is done

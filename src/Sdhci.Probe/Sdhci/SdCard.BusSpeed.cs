@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>The bus speed mode: High Speed by CMD6, UHS-I (the 1.8 V switch, SDR50/SDR104 by CMD6, tuning), and the clock that follows.</content>
-public sealed partial class SdCard
+public sealed partial class SdCard<TBus>
 {
     /// <summary>
     /// After the bus width: chooses the bus speed mode (UHS-I when the card signals at 1.8 V on a 4-bit bus,

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>What follows a failed block command: the card's side of recovery (CMD13, CMD12) and whether to retry.</content>
-public sealed partial class SdCard
+public sealed partial class SdCard<TBus>
 {
     /// <summary>Block commands retried since this card was created (each retry after one failed attempt).</summary>
     public int RetriesMade { get; private set; }

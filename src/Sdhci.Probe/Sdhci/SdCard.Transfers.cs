@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using static Sdhci.Probe.Sdhci.SdCard;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>Block reads and writes: the command loop, a command's worth of blocks at a time, in PIO, SDMA or ADMA2.</content>
-public sealed partial class SdCard
+public sealed partial class SdCard<TBus>
 {
     /// <summary>Reads <paramref name="count"/> blocks from <paramref name="lba"/>.</summary>
     /// <param name="lba">The first block, counted in 512-byte blocks whatever the card's addressing.</param>

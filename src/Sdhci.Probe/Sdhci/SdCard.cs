@@ -1,7 +1,9 @@
+using Vfio.Platform.Mmio;
+
 namespace Sdhci.Probe.Sdhci;
 
 /// <summary>
-/// An SD memory card behind an <see cref="SdhciHost"/>: the identification sequence that brings it
+/// An SD memory card behind an <see cref="SdhciHost{TBus}"/>: the identification sequence that brings it
 /// to the transfer state, and block reads (and, when allowed, writes) in PIO, SDMA or ADMA2.
 /// </summary>
 /// <remarks>
@@ -14,26 +16,25 @@ namespace Sdhci.Probe.Sdhci;
 /// </remarks>
 /// <example>
 /// <code>
-/// var card = new SdCard(new SdhciHost(registers, interrupt));
+/// var card = new SdCard&lt;MmioBus&gt;(new SdhciHost&lt;MmioBus&gt;(region.Bind&lt;SdhciBlock&gt;(), interrupt));
 /// var info = card.Initialize();
 /// Console.WriteLine($"{info.Cid}\n{info.Csd}\n{info.Scr}");
 /// byte[] first = card.ReadBlocks(0, 8);                                          // PIO
 /// byte[] more = card.ReadBlocks(8, 64, SdhciTransferMode.Adma2, dmaMemory);      // ADMA2
 /// </code>
 /// </example>
+/// <typeparam name="TBus">Where the controller's registers are (see <see cref="SdhciHost{TBus}"/>).</typeparam>
 // One class, split by concern (all files SdCard.*.cs beside this one): this file has construction, the
 // card status and write protection; BringUp the identification sequence; BusSpeed the speed mode (High
 // Speed, UHS-I with the voltage switch and tuning); Transfers the block reads and writes; Recovery what
 // follows a failed block command.
-public sealed partial class SdCard
+public sealed partial class SdCard<TBus> : ISdCard
+    where TBus : IRegisterBus
 {
-    /// <summary>The block size every transfer uses.</summary>
-    public const int BlockSize = 512;
-
     /// <summary>Wraps <paramref name="host"/>; nothing is sent until <see cref="Initialize"/>.</summary>
     /// <param name="host">The command engine.</param>
     /// <param name="options">Policies; defaults when null.</param>
-    public SdCard(SdhciHost host, SdCardOptions? options = null)
+    public SdCard(SdhciHost<TBus> host, SdCardOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         Host = host;
@@ -41,7 +42,10 @@ public sealed partial class SdCard
     }
 
     /// <summary>The command engine.</summary>
-    public SdhciHost Host { get; }
+    public SdhciHost<TBus> Host { get; }
+
+    /// <inheritdoc/>
+    ISdhciHost ISdCard.Host => Host;
 
     /// <summary>Policies and timeouts.</summary>
     public SdCardOptions Options { get; }
@@ -71,7 +75,7 @@ public sealed partial class SdCard
 
     /// <summary>
     /// Why the card must not be written, or null when nothing forbids it: the slot's write-protect switch
-    /// (<see cref="SdhciHost.WriteProtectSwitchSet"/>, read now), the CSD's PERM_WRITE_PROTECT (bit 13) and
+    /// (<see cref="SdhciHost{TBus}.WriteProtectSwitchSet"/>, read now), the CSD's PERM_WRITE_PROTECT (bit 13) and
     /// TMP_WRITE_PROTECT (bit 12). Every one that applies is named.
     /// </summary>
     /// <returns>The reasons, joined with "; ", or null.</returns>
@@ -91,7 +95,7 @@ public sealed partial class SdCard
 
     /// <summary>Refuses a write to a card that <see cref="WriteProtection"/> says must not be written.</summary>
     /// <exception cref="SdhciException"><see cref="SdhciError.WriteProtected"/>, naming every reason; nothing has been sent to the card.</exception>
-    internal void ThrowIfWriteProtected()
+    public void ThrowIfWriteProtected()
     {
         if (WriteProtection() is { } protection)
         {

@@ -9,7 +9,7 @@ public enum SdhciTransferMode
     /// <summary>Single-operation DMA: one address (0x00), the controller stops at every buffer boundary for the next.</summary>
     Sdma,
 
-    /// <summary>ADMA2: a table of (attribute, length, address) descriptors in DMA memory (0x58), 32- or 64-bit as the host allows (<see cref="SdhciHost.Adma2Format"/>).</summary>
+    /// <summary>ADMA2: a table of (attribute, length, address) descriptors in DMA memory (0x58), 32- or 64-bit as the host allows (<see cref="SdhciHost{TBus}.Adma2Format"/>).</summary>
     Adma2,
 }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Vfio.Platform.Mmio;
 using R = Sdhci.Probe.Sdhci.SdhciRegisters;
 
 namespace Sdhci.Probe.Sdhci;
@@ -33,11 +34,11 @@ public static class SdhciDump
     /// <paramref name="options"/> asks for that fit the window. Write-only registers and the data
     /// port are skipped.
     /// </summary>
-    /// <param name="io">The controller's register window.</param>
+    /// <param name="io">The controller's register window (a bound block's <see cref="RegisterBlock{TBlock, TBus}.Bus"/>, or a model).</param>
     /// <param name="options">Vendor registers to include; <see cref="SdhciDumpOptions.Standard"/> when null.</param>
     /// <returns>The values.</returns>
     /// <exception cref="ArgumentException">The window is smaller than the 0x100-byte standard block.</exception>
-    public static SdhciSnapshot Read(IRegisterIo io, SdhciDumpOptions? options = null)
+    public static SdhciSnapshot Read(IRegisterBus io, SdhciDumpOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(io);
         options ??= SdhciDumpOptions.Standard;

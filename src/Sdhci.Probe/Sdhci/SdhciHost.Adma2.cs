@@ -1,45 +1,14 @@
+using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>The ADMA2 data phase and its descriptor formats (32-bit, 64-bit v3, 64-bit v4); the table itself is written by <see cref="SdhciAdma2Table"/>.</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
-    /// <summary>Bytes one ADMA2 descriptor moves at most here (the field allows 65535; a power of two keeps blocks whole).</summary>
-    public const int MaxAdma2DescriptorLength = 32 * 1024;
-
-    /// <summary>Size of one 32-bit ADMA2 descriptor: attribute (16 bits), length (16), address (32).</summary>
-    public const int Adma2DescriptorSize = 8;
-
-    /// <summary>Size of one 96-bit ADMA2 descriptor (64-bit addressing, version 3 mode): attribute, length, address (64 bits).</summary>
-    public const int Adma2Descriptor96Size = 12;
-
-    /// <summary>Size of one 128-bit ADMA2 descriptor (64-bit addressing, version 4 mode): the 96-bit one and 32 reserved bits.</summary>
-    public const int Adma2Descriptor128Size = 16;
-
     /// <summary>The size of one descriptor of <see cref="Adma2Format"/>: 8, 12 or 16 bytes.</summary>
     public int Adma2DescriptorLength => DescriptorLength(Adma2Format);
-
-    /// <summary>The size of one descriptor of <paramref name="format"/>.</summary>
-    /// <param name="format">The format.</param>
-    /// <returns>8, 12 or 16.</returns>
-    public static int DescriptorLength(SdhciAdma2Format format) => format switch
-    {
-        SdhciAdma2Format.Address64 => Adma2Descriptor96Size,
-        SdhciAdma2Format.Address64V4 => Adma2Descriptor128Size,
-        _ => Adma2DescriptorSize,
-    };
-
-    /// <summary>How reports name <paramref name="format"/>: "32-bit", "64-bit", "64-bit (v4)".</summary>
-    /// <param name="format">The format.</param>
-    /// <returns>The name.</returns>
-    public static string Describe(SdhciAdma2Format format) => format switch
-    {
-        SdhciAdma2Format.Address64 => "64-bit",
-        SdhciAdma2Format.Address64V4 => "64-bit (v4)",
-        _ => "32-bit",
-    };
 
     /// <summary>ADMA2 set-up: the descriptor table at the start of the DMA memory, the data after it, the table's address to the controller.</summary>
     /// <returns>The DMA Select value (Host Control 1 bits 4:3) for <see cref="Adma2Format"/>.</returns>
@@ -67,11 +36,11 @@ public sealed partial class SdhciHost
         StageDmaWrite(data, offset);
         if (format == SdhciAdma2Format.Address32)
         {
-            _io.Write32(R.AdmaSystemAddress.Offset, (uint)dma.DeviceAddress);   // 0x5C only exists with 64-bit addressing
+            _regs.Write(S.AdmaSystemAddress, (uint)dma.DeviceAddress);   // 0x5C only exists with 64-bit addressing
         }
         else
         {
-            _io.Write(R.AdmaSystemAddress, dma.DeviceAddress);                   // 0x58, then the upper half at 0x5C
+            WriteAdmaAddress64(dma.DeviceAddress);                   // 0x58, then the upper half at 0x5C
         }
 
         // DMA Select (Host Control 1 bits 4:3): 0b11 is 64-bit ADMA2 in version 3 mode; in

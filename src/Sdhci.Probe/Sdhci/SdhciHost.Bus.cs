@@ -1,10 +1,12 @@
+using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
 using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>The SD bus: power, clock, width, timing (High Speed, UHS-I) and sampling clock tuning.</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
     /// <summary>The base clock: <see cref="SdhciHostOptions.BaseClockHz"/> when given, else the capabilities' (0 when neither says).</summary>
     public long BaseClockHz => Options.BaseClockHz ?? Capabilities.BaseClockHz;
@@ -39,8 +41,8 @@ public sealed partial class SdhciHost
             : throw new SdhciException(SdhciError.NoUsableVoltage,
                 $"The controller offers no 3.3 V or 3.0 V supply (Capabilities 0x{Capabilities.Raw:x16}); SD cards start at 2.7 to 3.6 V.");
         var select = R.PowerControlFields.SdBusVoltageSelect.Insert(0, (ulong)voltage);
-        _io.Write(R.PowerControl, select);                                      // the voltage first, then power, as sdhci.c does
-        _io.Write(R.PowerControl, R.PowerControlFields.SdBusPower.Insert(select, 1));
+        _regs.Write(S.PowerControl, (byte)select);                                      // the voltage first, then power, as sdhci.c does
+        _regs.Write(S.PowerControl, (byte)(R.PowerControlFields.SdBusPower.Insert(select, 1)));
         Voltage = voltage;
         Pause(Options.PowerUpDelay);
         return voltage;
@@ -49,8 +51,8 @@ public sealed partial class SdhciHost
     /// <summary>Stops the SD clock and turns bus power off.</summary>
     public void PowerOff()
     {
-        _io.Write(R.ClockControl, 0);
-        _io.Write(R.PowerControl, 0);
+        _regs.Write(S.ClockControl, (ushort)0);
+        _regs.Write(S.PowerControl, (byte)0);
         ClockHz = 0;
         Voltage = SdhciBusVoltage.Off;
     }
@@ -74,18 +76,18 @@ public sealed partial class SdhciHost
                 "(SdhciHostOptions.BaseClockHz; the device tree's clock-frequency or the SoC manual has it).");
         }
 
-        _io.Write(R.ClockControl, 0);
+        _regs.Write(S.ClockControl, (ushort)0);
         var divider = SdhciClock.DividerFor(baseHz, targetHz, Version.SpecVersion);
         var clock = R.ClockControlFields.InternalClockEnable.Insert(SdhciClock.EncodeDivider(divider), 1);
-        _io.Write(R.ClockControl, clock);
-        if (!PollUntil(() => R.ClockControlFields.InternalClockStable.IsSet(_io.Read(R.ClockControl)), Options.ClockStableTimeout))
+        _regs.Write(S.ClockControl, (ushort)clock);
+        if (!PollUntil(() => R.ClockControlFields.InternalClockStable.IsSet(_regs.Read(S.ClockControl)), Options.ClockStableTimeout))
         {
             throw new SdhciException(SdhciError.ClockNotStable,
-                $"Internal Clock Stable never came within {Format(Options.ClockStableTimeout)} (Clock Control 0x{_io.Read(R.ClockControl):x4}).");
+                $"Internal Clock Stable never came within {Format(Options.ClockStableTimeout)} (Clock Control 0x{_regs.Read(S.ClockControl):x4}).");
         }
 
         clock = R.ClockControlFields.SdClockEnable.Insert(clock, 1);
-        _io.Write(R.ClockControl, clock);
+        _regs.Write(S.ClockControl, (ushort)clock);
         ClockHz = SdhciClock.SdClockHz(baseHz, (ushort)clock, Version.SpecVersion);
         return ClockHz;
     }
@@ -104,10 +106,10 @@ public sealed partial class SdhciHost
     {
         if (enable && !Capabilities.HighSpeed)
             throw new SdhciException(SdhciError.NotSupported, "The controller has no High Speed support (Capabilities bit 21 is clear).");
-        var clock = _io.Read(R.ClockControl);
-        _io.Write(R.ClockControl, R.ClockControlFields.SdClockEnable.Insert(clock, 0));
-        var control = R.HostControl1Fields.HighSpeedEnable.Insert(_io.Read(R.HostControl1), enable ? 1UL : 0);
-        _io.Write(R.HostControl1, control);
+        var clock = _regs.Read(S.ClockControl);
+        _regs.Write(S.ClockControl, (ushort)(R.ClockControlFields.SdClockEnable.Insert(clock, 0)));
+        var control = R.HostControl1Fields.HighSpeedEnable.Insert(_regs.Read(S.HostControl1), enable ? 1UL : 0);
+        _regs.Write(S.HostControl1, (byte)control);
         HighSpeed = enable;
         ClockHz = 0;
     }
@@ -119,20 +121,20 @@ public sealed partial class SdhciHost
     public bool SupportsUhs => Version.SpecVersion >= SdhciSpecVersion.Version300 && Capabilities.Voltage18 && (Capabilities.Sdr50 || Capabilities.Sdr104);
 
     /// <summary>The Maximum Current Capabilities register (0x48): per supply voltage, in 4 mA steps (bits 23:16 for 1.8 V).</summary>
-    public uint MaximumCurrent => (uint)_io.Read(R.MaximumCurrent);
+    public uint MaximumCurrent => (uint)_regs.Read(S.MaximumCurrent);
 
     /// <summary>Whether Host Control 2's 1.8V Signaling Enable (bit 3) is set.</summary>
-    public bool Signalling18V => R.HostControl2Fields.SignalingEnable18V.IsSet(_io.Read(R.HostControl2));
+    public bool Signalling18V => R.HostControl2Fields.SignalingEnable18V.IsSet(_regs.Read(S.HostControl2));
 
     /// <summary>DAT[3:0] Line Signal Level, Present State (0x24) bits 23:20: 0xF when the card leaves all four high.</summary>
-    public int DatLineLevels => (int)R.PresentStateFields.DatLineSignalLevel.Extract(_io.Read(R.PresentState));
+    public int DatLineLevels => (int)R.PresentStateFields.DatLineSignalLevel.Extract(_regs.Read(S.PresentState));
 
     /// <summary>Stops or restarts the SD clock (Clock Control bit 2), keeping the divider and the internal clock.</summary>
     /// <param name="enable">Whether the card gets a clock.</param>
     public void EnableSdClock(bool enable)
     {
-        var clock = _io.Read(R.ClockControl);
-        _io.Write(R.ClockControl, R.ClockControlFields.SdClockEnable.Insert(clock, enable ? 1UL : 0));
+        var clock = _regs.Read(S.ClockControl);
+        _regs.Write(S.ClockControl, (ushort)(R.ClockControlFields.SdClockEnable.Insert(clock, enable ? 1UL : 0)));
     }
 
     /// <summary>
@@ -143,8 +145,8 @@ public sealed partial class SdhciHost
     /// <returns>Whether the bit reads as asked.</returns>
     public bool SetSignalling18V(bool enable)
     {
-        var control2 = R.HostControl2Fields.SignalingEnable18V.Insert(_io.Read(R.HostControl2), enable ? 1UL : 0);
-        _io.Write(R.HostControl2, control2);
+        var control2 = R.HostControl2Fields.SignalingEnable18V.Insert(_regs.Read(S.HostControl2), enable ? 1UL : 0);
+        _regs.Write(S.HostControl2, (ushort)control2);
         return Signalling18V == enable;
     }
 
@@ -163,15 +165,12 @@ public sealed partial class SdhciHost
             || (speed == SdBusSpeed.Ddr50 && !Capabilities.Ddr50))
             throw new SdhciException(SdhciError.NotSupported, $"{SdBusSpeeds.Name(speed)} needs 1.8 V signalling and the host's support for it (Capabilities bits 32, 33, 34).");
         EnableSdClock(false);
-        var control2 = R.HostControl2Fields.UhsModeSelect.Insert(_io.Read(R.HostControl2), (ulong)speed);
-        _io.Write(R.HostControl2, control2);
-        _io.Write(R.HostControl1, R.HostControl1Fields.HighSpeedEnable.Insert(_io.Read(R.HostControl1), 1));
+        var control2 = R.HostControl2Fields.UhsModeSelect.Insert(_regs.Read(S.HostControl2), (ulong)speed);
+        _regs.Write(S.HostControl2, (ushort)control2);
+        _regs.Write(S.HostControl1, (byte)(R.HostControl1Fields.HighSpeedEnable.Insert(_regs.Read(S.HostControl1), 1)));
         HighSpeed = true;
         ClockHz = 0;
     }
-
-    /// <summary>The most CMD19s one tuning takes: SD Host Controller 3.00 bounds the procedure to 40 tuning commands.</summary>
-    public const int MaxTuningCommands = 40;
 
     /// <summary>
     /// Sampling clock tuning (SD Host Controller 3.00, Host Control 2 Execute Tuning and Sampling Clock Select,
@@ -185,8 +184,8 @@ public sealed partial class SdhciHost
     /// <returns>Whether the controller found a sampling point.</returns>
     public bool ExecuteTuning(out int tries)
     {
-        var control2 = R.HostControl2Fields.SamplingClockSelect.Insert(_io.Read(R.HostControl2), 0);
-        _io.Write(R.HostControl2, R.HostControl2Fields.ExecuteTuning.Insert(control2, 1));
+        var control2 = R.HostControl2Fields.SamplingClockSelect.Insert(_regs.Read(S.HostControl2), 0);
+        _regs.Write(S.HostControl2, (ushort)(R.HostControl2Fields.ExecuteTuning.Insert(control2, 1)));
         var context = new Context(19, false);
         var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)(BusWidth == 8 ? 128 : 64));
         for (tries = 1; tries <= MaxTuningCommands; tries++)
@@ -195,11 +194,11 @@ public sealed partial class SdhciHost
             {
                 WaitForLinesFree(context, usesDat: true);
                 _latched = I.None;
-                _io.Write(R.BlockSize, blockSize);
-                _io.Write(R.BlockCount, 1);
-                _io.Write(R.Argument, 0);
-                _io.Write(R.TransferMode, R.TransferModeFields.DataTransferDirection.Insert(0, 1));
-                _io.Write(R.Command, CommandFor(19, SdResponseType.R1, data: true));
+                _regs.Write(S.BlockSize, (ushort)blockSize);
+                _regs.Write(S.BlockCount, (ushort)1);
+                _regs.Write(S.Argument, 0);
+                _regs.Write(S.TransferMode, (ushort)(R.TransferModeFields.DataTransferDirection.Insert(0, 1)));
+                _regs.Write(S.Command, (ushort)(CommandFor(19, SdResponseType.R1, data: true)));
                 // Command errors are not reported during tuning (spec 3.00): Buffer Read Ready is the only news.
                 WaitFor(context, I.BufferReadReady, Options.CommandTimeout, "Buffer Read Ready (tuning block)");
             }
@@ -208,16 +207,16 @@ public sealed partial class SdhciHost
                 Recover(dataLine: true);
             }
 
-            if (!R.HostControl2Fields.ExecuteTuning.IsSet(_io.Read(R.HostControl2)))
+            if (!R.HostControl2Fields.ExecuteTuning.IsSet(_regs.Read(S.HostControl2)))
                 break;
         }
 
         tries = Math.Min(tries, MaxTuningCommands);
-        var after = _io.Read(R.HostControl2);
+        ulong after = _regs.Read(S.HostControl2);
         if (!R.HostControl2Fields.ExecuteTuning.IsSet(after) && R.HostControl2Fields.SamplingClockSelect.IsSet(after))
             return true;
         after = R.HostControl2Fields.ExecuteTuning.Insert(after, 0);
-        _io.Write(R.HostControl2, R.HostControl2Fields.SamplingClockSelect.Insert(after, 0));
+        _regs.Write(S.HostControl2, (ushort)(R.HostControl2Fields.SamplingClockSelect.Insert(after, 0)));
         Recover(dataLine: true);
         return false;
     }
@@ -232,10 +231,10 @@ public sealed partial class SdhciHost
             throw new ArgumentOutOfRangeException(nameof(width), width, "The SD bus is 1, 4 or 8 bits wide.");
         if (width == 8 && !Capabilities.Supports8BitBus)
             throw new SdhciException(SdhciError.NotSupported, "The controller has no 8-bit bus (Capabilities bit 18 is clear).");
-        var control = _io.Read(R.HostControl1);
+        ulong control = _regs.Read(S.HostControl1);
         control = R.HostControl1Fields.DataTransferWidth.Insert(control, width == 4 ? 1UL : 0);
         control = R.HostControl1Fields.ExtendedDataTransferWidth.Insert(control, width == 8 ? 1UL : 0);
-        _io.Write(R.HostControl1, control);
+        _regs.Write(S.HostControl1, (byte)control);
         BusWidth = width;
     }
 }

@@ -1,36 +1,12 @@
+using static Sdhci.Probe.Sdhci.SdhciHost;
 using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>What every data phase shares: the DMA memory layout, the registers set before the command, and the choice of mode.</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
-    private const int DmaDataAlignment = 4096;
-
-    /// <summary>The bytes of DMA memory an ADMA2 transfer puts before the data (the descriptor table, page aligned); 0 for SDMA and PIO.</summary>
-    /// <param name="mode">The transfer mode.</param>
-    /// <param name="length">Bytes to move.</param>
-    /// <param name="descriptorLength">The size of one descriptor (<see cref="Adma2DescriptorLength"/> of the host); 8 when not given.</param>
-    /// <returns>The offset of the data in the DMA memory.</returns>
-    public static int DmaDataOffset(SdhciTransferMode mode, int length, int descriptorLength = Adma2DescriptorSize)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (descriptorLength is not (Adma2DescriptorSize or Adma2Descriptor96Size or Adma2Descriptor128Size))
-            throw new ArgumentOutOfRangeException(nameof(descriptorLength), descriptorLength, "ADMA2 descriptors are 8, 12 or 16 bytes.");
-        if (mode != SdhciTransferMode.Adma2)
-            return 0;
-        var table = SdhciAdma2Table.DescriptorCount(length) * descriptorLength;
-        return (table + DmaDataAlignment - 1) / DmaDataAlignment * DmaDataAlignment;
-    }
-
-    /// <summary>The DMA memory a transfer of <paramref name="length"/> bytes needs: descriptor table (ADMA2) and data.</summary>
-    /// <param name="mode">The transfer mode.</param>
-    /// <param name="length">Bytes to move.</param>
-    /// <param name="descriptorLength">The size of one descriptor (<see cref="Adma2DescriptorLength"/> of the host); 8 when not given.</param>
-    /// <returns>Bytes of DMA memory; 0 for PIO.</returns>
-    public static int RequiredDmaLength(SdhciTransferMode mode, int length, int descriptorLength = Adma2DescriptorSize) =>
-        mode == SdhciTransferMode.Pio ? 0 : DmaDataOffset(mode, length, descriptorLength) + length;
-
     /// <summary><see cref="RequiredDmaLength(SdhciTransferMode, int, int)"/> with this host's descriptor format.</summary>
     /// <param name="mode">The transfer mode.</param>
     /// <param name="length">Bytes to move.</param>
@@ -44,7 +20,7 @@ public sealed partial class SdhciHost
     /// <returns>The SDMA address (0 in the other modes), where an SDMA transfer resumes from.</returns>
     private ulong PrepareData(Context context, SdhciDataTransfer data)
     {
-        var control = _io.Read(R.HostControl1);
+        var control = _regs.Read(S.HostControl1);
         ulong sdmaAddress = 0;
         ulong dmaSelect = 0;
         switch (data.Mode)
@@ -57,11 +33,11 @@ public sealed partial class SdhciHost
                 break;
         }
 
-        _io.Write(R.HostControl1, R.HostControl1Fields.DmaSelect.Insert(control, dmaSelect));
+        _regs.Write(S.HostControl1, (byte)(R.HostControl1Fields.DmaSelect.Insert(control, dmaSelect)));
         var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)data.BlockSize);
         blockSize = R.BlockSizeFields.SdmaBufferBoundary.Insert(blockSize, SdmaBoundaryField);
-        _io.Write(R.BlockSize, blockSize);
-        _io.Write(R.BlockCount, (ulong)data.BlockCount);
+        _regs.Write(S.BlockSize, (ushort)blockSize);
+        _regs.Write(S.BlockCount, (ushort)((ulong)data.BlockCount));
         return sdmaAddress;
     }
 

@@ -1,11 +1,11 @@
 using System.Globalization;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>Error decoding (Error Interrupt Status to a typed <see cref="SdhciException"/>) and the line resets after an error.</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
     private const I AllErrors = (I)0xFFFF_0000u;
 
@@ -71,7 +71,7 @@ public sealed partial class SdhciHost
             throw AdmaFailure(context, status, raw);
         if ((errors & I.AutoCmdError) != 0)
         {
-            var auto = (ushort)_io.Read(R.AutoCmdErrorStatus);
+            var auto = (ushort)_regs.Read(S.AutoCmdErrorStatus);
             throw new SdhciException(SdhciError.AutoCommand,
                 $"{context}: the Auto CMD12 after the transfer failed (Auto CMD Error Status 0x{auto:x4}: {SdhciException.DescribeAutoCmdErrorStatus(auto)}){raw}.",
                 context.Index, context.Application, status) { AutoCmdErrorStatus = auto };
@@ -89,9 +89,9 @@ public sealed partial class SdhciHost
     /// <summary>An ADMA Error, with the engine's state and the descriptor it stopped at (ADMA Error Status 0x54, ADMA System Address 0x58).</summary>
     private SdhciException AdmaFailure(Context context, I status, string raw)
     {
-        var adma = (byte)_io.Read(R.AdmaErrorStatus);
+        var adma = (byte)_regs.Read(S.AdmaErrorStatus);
         // 0x5C only exists with 64-bit addressing: a 32-bit engine reads 0x58 alone.
-        var descriptor = Adma2Format == SdhciAdma2Format.Address32 ? _io.Read32(R.AdmaSystemAddress.Offset) : _io.Read(R.AdmaSystemAddress);
+        var descriptor = Adma2Format == SdhciAdma2Format.Address32 ? _regs.Read(S.AdmaSystemAddress) : ReadAdmaAddress64();
         var state = (adma & 3) switch
         {
             0 => "ST_STOP: the descriptor before the address was at fault",
@@ -117,7 +117,7 @@ public sealed partial class SdhciHost
         try
         {
             Reset(dataLine ? SdhciReset.CommandLine | SdhciReset.DataLine : SdhciReset.CommandLine);
-            var status = _io.Read32(R.NormalInterruptStatus.Offset);
+            var status = _regs.Read(S.InterruptStatus);
             if (status != uint.MaxValue)
                 ClearStatus(status);
         }

@@ -1,19 +1,13 @@
 using System.Diagnostics;
+using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>Interrupt servicing: what is enabled, waiting for a status bit, and clearing what came.</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
-    /// <summary>The interrupts the engine enables (status and signal): completions, PIO buffer, DMA, and every error it maps.</summary>
-    /// <remarks>Card Removal is among them so a card pulled mid-transfer ends the wait at once, not after the data timeout.</remarks>
-    public const SdhciInterrupt HandledInterrupts =
-        I.CommandComplete | I.TransferComplete | I.DmaInterrupt | I.BufferWriteReady | I.BufferReadReady | I.CardRemoval | CommandErrors | DataErrors;
-
-    private const I CommandErrors = I.CommandTimeoutError | I.CommandCrcError | I.CommandEndBitError | I.CommandIndexError;
-    private const I DataErrors = I.DataTimeoutError | I.DataCrcError | I.DataEndBitError | I.CurrentLimitError | I.AutoCmdError | I.AdmaError;
     private const I NotClearable = I.CardInterrupt | I.ErrorInterrupt;
 
 
@@ -23,9 +17,9 @@ public sealed partial class SdhciHost
     /// </summary>
     public void EnableInterrupts()
     {
-        _io.Write32(R.NormalInterruptStatusEnable.Offset, (uint)HandledInterrupts);
-        _io.Write32(R.NormalInterruptSignalEnable.Offset, (uint)HandledInterrupts);
-        _io.Write32(R.NormalInterruptStatus.Offset, ~(uint)NotClearable);
+        _regs.Write(S.InterruptStatusEnable, (uint)HandledInterrupts);
+        _regs.Write(S.InterruptSignalEnable, (uint)HandledInterrupts);
+        _regs.Write(S.InterruptStatus, ~(uint)NotClearable);
         _latched = I.None;
     }
 
@@ -48,7 +42,7 @@ public sealed partial class SdhciHost
                 if (TakeLatched(wanted) is var late and not I.None)
                     return late;
 
-                var present = (uint)_io.Read(R.PresentState);
+                var present = (uint)_regs.Read(S.PresentState);
                 throw new SdhciException(SdhciError.Timeout,
                     $"{context}: no {what} within {Format(timeout)} (interrupt status seen 0x{(uint)_latched:x8}, Present State 0x{present:x8}). " +
                     "The controller raised no interrupt for it: check that the interrupt is wired and unmasked, or try polling (--poll).",
@@ -71,7 +65,7 @@ public sealed partial class SdhciHost
     /// <summary>Reads the status, clears what is set, and only then re-arms the interrupt.</summary>
     private void Service(bool fired)
     {
-        var status = _io.Read32(R.NormalInterruptStatus.Offset);
+        var status = _regs.Read(S.InterruptStatus);
         if (status == uint.MaxValue)
         {
             if (fired)
@@ -92,7 +86,7 @@ public sealed partial class SdhciHost
     {
         var clear = status & ~(uint)NotClearable;
         if (clear != 0)
-            _io.Write32(R.NormalInterruptStatus.Offset, clear);
+            _regs.Write(S.InterruptStatus, clear);
         return clear;
     }
 }

@@ -1,12 +1,12 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>The PIO data phase: the only code that touches the buffer data port (0x20).</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
     /// <summary>PIO: one block through the data port per Buffer Read (Write) Ready, then Transfer Complete.</summary>
     private void RunPioDataPhase(Context context, SdhciDataTransfer data)
@@ -19,24 +19,23 @@ public sealed partial class SdhciHost
             WaitFor(context, ready, Options.DataTimeout, read ? "Buffer Read Ready" : "Buffer Write Ready");
             var span = data.Buffer.Span.Slice(block * data.BlockSize, data.BlockSize);
             // The data port is touched here and nowhere else: each access moves four bytes of card data,
-            // little-endian (byte 0 of the block in bits 7:0). One block per call, the offset checked once.
-            var port = (int)R.BufferDataPort.Offset;
+            // little-endian (byte 0 of the block in bits 7:0). One block per call, one load or store per word.
             if (BitConverter.IsLittleEndian)
             {
                 var values = MemoryMarshal.Cast<byte, uint>(span);
                 if (read)
-                    _io.ReadRepeated32(port, values);
+                    _regs.ReadRepeated(S.BufferDataPort, values);
                 else
-                    _io.WriteRepeated32(port, values);
+                    _regs.WriteRepeated(S.BufferDataPort, values);
             }
             else
             {
                 for (var word = 0; word < words; word++)
                 {
                     if (read)
-                        BinaryPrimitives.WriteUInt32LittleEndian(span[(word * 4)..], _io.Read32(port));
+                        BinaryPrimitives.WriteUInt32LittleEndian(span[(word * 4)..], _regs.Read(S.BufferDataPort));
                     else
-                        _io.Write32(port, BinaryPrimitives.ReadUInt32LittleEndian(span[(word * 4)..]));
+                        _regs.Write(S.BufferDataPort, BinaryPrimitives.ReadUInt32LittleEndian(span[(word * 4)..]));
                 }
             }
         }

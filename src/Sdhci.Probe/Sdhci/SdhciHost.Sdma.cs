@@ -1,14 +1,12 @@
+using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
 /// <content>The SDMA data phase: one address, and the next one at every buffer boundary.</content>
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus>
 {
-    /// <summary>The SDMA buffer boundary this engine programs (Block Size bits 14:12 = 7): the controller pauses at every 512 KiB.</summary>
-    public const int SdmaBoundary = 512 * 1024;
-
     private const int SdmaBoundaryField = 7;
 
     /// <summary>Whether SDMA takes 64-bit addresses: only in version 4 mode with 64-bit addressing.</summary>
@@ -33,9 +31,9 @@ public sealed partial class SdhciHost
     private void WriteSdmaAddress(ulong address)
     {
         if (Version4Mode)
-            _io.Write(R.AdmaSystemAddress, address);
+            WriteAdmaAddress64(address);
         else
-            _io.Write(R.SdmaSystemAddress, address);
+            _regs.Write(S.SdmaSystemAddress, (uint)address);
     }
 
     /// <summary>SDMA: waits for Transfer Complete, handing the controller the next buffer boundary each time it pauses at one.</summary>

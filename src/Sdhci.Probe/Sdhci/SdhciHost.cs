@@ -1,7 +1,9 @@
 using System.Diagnostics;
-using System.Globalization;
+using Vfio.Platform.Mmio;
+using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
 using R = Sdhci.Probe.Sdhci.SdhciRegisters;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
@@ -11,6 +13,9 @@ namespace Sdhci.Probe.Sdhci;
 /// <see cref="ISdhciInterrupt"/>, with a timeout on every wait and a typed
 /// <see cref="SdhciException"/> for every failure.
 /// </summary>
+/// <typeparam name="TBus">Where the registers are: <see cref="MmioBus"/> for the controller mapped through VFIO
+/// (each register access is then one volatile load or store at a constant offset), or a model of the controller
+/// in tests (the same driver code, each access a call to the model).</typeparam>
 /// <remarks>
 /// <para>
 /// Every interrupt is serviced the VFIO way: wait, read Normal and Error Interrupt Status (0x30, one
@@ -26,7 +31,7 @@ namespace Sdhci.Probe.Sdhci;
 /// </remarks>
 /// <example>
 /// <code>
-/// var host = new SdhciHost(registers, new PollingInterrupt());
+/// var host = new SdhciHost&lt;MmioBus&gt;(region.Bind&lt;SdhciBlock&gt;(), new PollingInterrupt());   // tests: SdhciHost.Create(model, ...)
 /// host.Initialize();                                               // reset, interrupts, 3.3 V, 400 kHz
 /// host.SendCommand(0, 0, SdResponseType.None);                     // CMD0
 /// var r7 = host.SendCommand(8, 0x1AA, SdResponseType.R7);          // CMD8
@@ -37,28 +42,29 @@ namespace Sdhci.Probe.Sdhci;
 // reset and the command path; Interrupts the interrupt servicing; Errors the error decoding and line
 // resets; Bus power, clock, width, High Speed, UHS-I and tuning; DataPhase what every data phase
 // shares, then Pio, Sdma and Adma2 each mode on its own (the ADMA2 descriptors in SdhciAdma2Table).
-public sealed partial class SdhciHost
+public sealed partial class SdhciHost<TBus> : ISdhciHost
+    where TBus : IRegisterBus
 {
-    private readonly IRegisterIo _io;
+    private readonly RegisterBlock<SdhciBlock, TBus> _regs;
     private readonly ISdhciInterrupt _interrupt;
     private I _latched;
 
     /// <summary>Creates the engine and reads the controller's version and capabilities; nothing is written.</summary>
-    /// <param name="io">The controller's registers.</param>
+    /// <param name="registers">The controller's registers: <c>region.Bind&lt;SdhciBlock&gt;()</c>, or
+    /// <see cref="RegisterBlock.Over{TBlock, TBus}"/> over a model.</param>
     /// <param name="interrupt">Its interrupt, or a <see cref="PollingInterrupt"/>.</param>
     /// <param name="options">Timeouts and policies; defaults when null.</param>
-    /// <exception cref="ArgumentException">The window is smaller than the standard register block.</exception>
-    public SdhciHost(IRegisterIo io, ISdhciInterrupt interrupt, SdhciHostOptions? options = null)
+    /// <exception cref="ArgumentException">The register block is not bound.</exception>
+    public SdhciHost(RegisterBlock<SdhciBlock, TBus> registers, ISdhciInterrupt interrupt, SdhciHostOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(io);
+        if (!registers.IsBound)
+            throw new ArgumentException("The SDHCI register block is not bound: use region.Bind<SdhciBlock>() or RegisterBlock.Over.", nameof(registers));
         ArgumentNullException.ThrowIfNull(interrupt);
-        if (io.Length < R.StandardBlockLength)
-            throw new ArgumentException($"The register window is 0x{io.Length:x} bytes; an SDHCI controller has 0x{R.StandardBlockLength:x}.", nameof(io));
-        _io = io;
+        _regs = registers;
         _interrupt = interrupt;
         Options = options ?? new SdhciHostOptions();
-        Version = new SdhciHostVersion((ushort)io.Read(R.HostControllerVersion));
-        Capabilities = new SdhciCapabilities(io.Read(R.Capabilities), Version.SpecVersion);
+        Version = new SdhciHostVersion(_regs.Read(S.HostControllerVersion));
+        Capabilities = new SdhciCapabilities(ReadCapabilities(), Version.SpecVersion);
         Version4Mode = Options.HostVersion4Mode && Version.SpecVersion >= SdhciSpecVersion.Version400;
         // As Linux's sdhci_setup_host: in version 4 mode 64-bit addressing needs bit 27, otherwise
         // 64-bit ADMA2 needs bit 28 (64-bit System Bus Support); both only with ADMA2 itself.
@@ -84,14 +90,14 @@ public sealed partial class SdhciHost
     public SdhciCapabilities Capabilities { get; }
 
     /// <summary>Whether Present State (0x24) says a card is inserted.</summary>
-    public bool CardPresent => R.PresentStateFields.CardInserted.IsSet(_io.Read(R.PresentState));
+    public bool CardPresent => R.PresentStateFields.CardInserted.IsSet(_regs.Read(S.PresentState));
 
     /// <summary>
     /// Whether the slot's write-protect switch marks the card read-only: Present State (0x24) bit 19,
     /// Write Protect Switch Pin Level, reads 0. This is how Linux's <c>sdhci_get_ro</c> reads it on hosts
     /// without a <c>get_ro</c> callback, a write-protect GPIO or the inverted-write-protect quirk.
     /// </summary>
-    public bool WriteProtectSwitchSet => !R.PresentStateFields.WriteProtectPinLevel.IsSet(_io.Read(R.PresentState));
+    public bool WriteProtectSwitchSet => !R.PresentStateFields.WriteProtectPinLevel.IsSet(_regs.Read(S.PresentState));
 
     /// <summary>
     /// Brings the controller to identification state: Software Reset For All, interrupts enabled,
@@ -101,8 +107,8 @@ public sealed partial class SdhciHost
     /// <exception cref="SdhciException">The controller does not answer, does not reset, has no usable voltage or clock.</exception>
     public void Initialize()
     {
-        var caps = _io.Read(R.Capabilities);
-        var version = _io.Read(R.HostControllerVersion);
+        var caps = ReadCapabilities();
+        var version = _regs.Read(S.HostControllerVersion);
         if (caps == ulong.MaxValue || (caps == 0 && version == 0))
         {
             throw new SdhciException(SdhciError.ControllerNotResponding,
@@ -113,13 +119,13 @@ public sealed partial class SdhciHost
         if (Version4Mode)
         {
             // Version 4 mode before anything else uses DMA (SD Host Controller 4.10, 3.2.2); the reset cleared it.
-            var control2 = R.HostControl2Fields.HostVersion4Enable.Insert(_io.Read(R.HostControl2), 1);
+            var control2 = R.HostControl2Fields.HostVersion4Enable.Insert(_regs.Read(S.HostControl2), 1);
             control2 = R.HostControl2Fields.Addressing64Bit.Insert(control2, Adma2Format == SdhciAdma2Format.Address64V4 ? 1UL : 0);
-            _io.Write(R.HostControl2, control2);
+            _regs.Write(S.HostControl2, (ushort)control2);
         }
 
         EnableInterrupts();
-        _io.Write(R.TimeoutControl, 0x0E);
+        _regs.Write(S.TimeoutControl, (byte)0x0E);
         PowerOn();
         SetBusWidth(1);
         SetClock(Options.IdentificationClockHz);
@@ -133,11 +139,11 @@ public sealed partial class SdhciHost
     {
         if (what == 0)
             throw new ArgumentOutOfRangeException(nameof(what), "Name at least one reset.");
-        _io.Write(R.SoftwareReset, (byte)what);
-        if (!PollUntil(() => (_io.Read(R.SoftwareReset) & (byte)what) == 0, Options.ResetTimeout))
+        _regs.Write(S.SoftwareReset, (byte)what);
+        if (!PollUntil(() => (_regs.Read(S.SoftwareReset) & (byte)what) == 0, Options.ResetTimeout))
         {
             throw new SdhciException(SdhciError.ResetTimeout,
-                $"Software Reset ({what}) did not finish within {Format(Options.ResetTimeout)}: Software Reset (0x2F) still reads 0x{_io.Read(R.SoftwareReset):x2}. " +
+                $"Software Reset ({what}) did not finish within {Format(Options.ResetTimeout)}: Software Reset (0x2F) still reads 0x{_regs.Read(S.SoftwareReset):x2}. " +
                 "The controller is not running; its clock may be gated.");
         }
 
@@ -206,9 +212,9 @@ public sealed partial class SdhciHost
             if (data is not null)
                 sdmaAddress = PrepareData(context, data);
 
-            _io.Write(R.Argument, argument);
-            _io.Write(R.TransferMode, data is null ? 0 : TransferModeFor(data));
-            _io.Write(R.Command, CommandFor(context.Index, responseType, data is not null));
+            _regs.Write(S.Argument, (uint)argument);
+            _regs.Write(S.TransferMode, (ushort)(data is null ? 0 : TransferModeFor(data)));
+            _regs.Write(S.Command, (ushort)(CommandFor(context.Index, responseType, data is not null)));
 
             WaitFor(context, I.CommandComplete, Options.CommandTimeout, "Command Complete");
             var response = ReadResponse(responseType);
@@ -216,7 +222,7 @@ public sealed partial class SdhciHost
             {
                 RunDataPhase(context, data, sdmaAddress);
                 if (data.BlockCount > 1 && data.AutoCmd12)
-                    response = response with { AutoCommandResponse = (uint)_io.Read(R.Response3) };
+                    response = response with { AutoCommandResponse = (uint)_regs.Read(S.Response3) };
             }
             else if (responseType == SdResponseType.R1b)
             {
@@ -237,9 +243,9 @@ public sealed partial class SdhciHost
     {
         var inhibit = R.PresentStateFields.CommandInhibitCmd.Mask | (usesDat ? R.PresentStateFields.CommandInhibitDat.Mask : 0);
         var timeout = usesDat ? Options.DataTimeout : Options.CommandTimeout;
-        if (PollUntil(() => (_io.Read(R.PresentState) & inhibit) == 0, timeout))
+        if (PollUntil(() => (_regs.Read(S.PresentState) & inhibit) == 0, timeout))
             return;
-        var present = (uint)_io.Read(R.PresentState);
+        var present = (uint)_regs.Read(S.PresentState);
         var line = R.PresentStateFields.CommandInhibitCmd.IsSet(present) ? "CMD" : "DAT";
         throw new SdhciException(SdhciError.LineBusy,
             $"{context}: Command Inhibit ({line}) stayed set for {Format(timeout)} (Present State 0x{present:x8}): the previous command or transfer never ended. Reset the controller.",
@@ -285,9 +291,22 @@ public sealed partial class SdhciHost
     private SdResponse ReadResponse(SdResponseType type) => type switch
     {
         SdResponseType.None => new SdResponse(type, 0, 0, 0, 0),
-        SdResponseType.R2 => new SdResponse(type, (uint)_io.Read(R.Response0), (uint)_io.Read(R.Response1), (uint)_io.Read(R.Response2), (uint)_io.Read(R.Response3)),
-        _ => new SdResponse(type, (uint)_io.Read(R.Response0), 0, 0, 0),
+        SdResponseType.R2 => new SdResponse(type, (uint)_regs.Read(S.Response0), (uint)_regs.Read(S.Response1), (uint)_regs.Read(S.Response2), (uint)_regs.Read(S.Response3)),
+        _ => new SdResponse(type, (uint)_regs.Read(S.Response0), 0, 0, 0),
     };
+
+    /// <summary>Capabilities (0x40 and 0x44) as the 64-bit value the specification describes: two 32-bit reads, low half first.</summary>
+    private ulong ReadCapabilities() => _regs.Read(S.Capabilities) | ((ulong)_regs.Read(S.Capabilities1) << 32);
+
+    /// <summary>ADMA System Address (0x58 and 0x5C), two 32-bit reads, low half first.</summary>
+    private ulong ReadAdmaAddress64() => _regs.Read(S.AdmaSystemAddress) | ((ulong)_regs.Read(S.AdmaSystemAddressHigh) << 32);
+
+    /// <summary>Writes ADMA System Address (0x58, then the upper half at 0x5C), as the kernel's <c>sdhci_set_adma_addr</c> does.</summary>
+    private void WriteAdmaAddress64(ulong address)
+    {
+        _regs.Write(S.AdmaSystemAddress, (uint)address);
+        _regs.Write(S.AdmaSystemAddressHigh, (uint)(address >> 32));
+    }
 
     private static bool PollUntil(Func<bool> condition, TimeSpan timeout)
     {
@@ -308,10 +327,6 @@ public sealed partial class SdhciHost
         if (delay > TimeSpan.Zero)
             Thread.Sleep(delay);
     }
-
-    internal static string Format(TimeSpan span) => span.TotalSeconds >= 1
-        ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.###} s")
-        : string.Create(CultureInfo.InvariantCulture, $"{span.TotalMilliseconds:0.###} ms");
 
     private readonly record struct Context(int Index, bool Application)
     {

@@ -1,3 +1,5 @@
+using Vfio.Platform.Mmio;
+
 namespace Sdhci.Probe.Sdhci;
 
 /// <summary>How software may touch a register, which decides whether a dump may read it.</summary>
@@ -70,6 +72,19 @@ public sealed class SdhciRegister
         ListSetFlags = listSetFlags;
     }
 
+    internal SdhciRegister(
+        int offset,
+        int width,
+        string name,
+        string? kernelName,
+        RegisterAccessKind access,
+        SdhciRegisterBlock block,
+        IReadOnlyList<SdhciField> fields,
+        bool listSetFlags = false)
+        : this(offset, width, name, kernelName, AccessOf(access), block, fields, listSetFlags)
+    {
+    }
+
     /// <summary>Byte offset from the start of the controller's register window.</summary>
     public int Offset { get; }
 
@@ -99,6 +114,15 @@ public sealed class SdhciRegister
 
     /// <summary>Interrupt-style registers, whose text decode lists the set bits by name instead of one line per bit.</summary>
     internal bool ListSetFlags { get; }
+
+    private static SdhciRegisterAccess AccessOf(RegisterAccessKind kind) => kind switch
+    {
+        RegisterAccessKind.ReadOnly => SdhciRegisterAccess.ReadOnly,
+        RegisterAccessKind.WriteOnly => SdhciRegisterAccess.WriteOnly,
+        RegisterAccessKind.WriteOneToClear => SdhciRegisterAccess.ReadWriteOneToClear,
+        RegisterAccessKind.DataPort => SdhciRegisterAccess.DataPort,
+        _ => SdhciRegisterAccess.ReadWrite,
+    };
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} (0x{Offset:x2}, {Width * 8}-bit)";

@@ -1,6 +1,7 @@
 using System.Globalization;
+using Vfio.Platform.Mmio;
 using static Sdhci.Probe.Sdhci.SdhciField;
-using A = Sdhci.Probe.Sdhci.SdhciRegisterAccess;
+using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
 
@@ -26,19 +27,37 @@ public static class SdhciRegisters
     /// <summary>Size of the standard register block; vendor registers start above it.</summary>
     public const int StandardBlockLength = 0x100;
 
-    private static SdhciRegister Reg(int offset, int width, string name, string? kernelName, SdhciRegisterAccess access, params SdhciField[] fields) =>
-        new(offset, width, name, kernelName, access, SdhciRegisterBlock.Standard, fields);
+    // Each register's offset, width and access kind come from its typed declaration in SdhciBlock: written once.
+    private static SdhciRegister Reg<TAccess>(Register8<SdhciBlock, TAccess> register, string name, string? kernelName, params SdhciField[] fields)
+        where TAccess : struct, Access.IKind =>
+        new(register.Offset, 1, name, kernelName, TAccess.Kind, SdhciRegisterBlock.Standard, fields);
 
-    private static SdhciRegister InterruptReg(int offset, string name, string? kernelName, SdhciRegisterAccess access, IReadOnlyList<SdhciField> fields) =>
-        new(offset, 2, name, kernelName, access, SdhciRegisterBlock.Standard, fields, listSetFlags: true);
+    private static SdhciRegister Reg<TAccess>(Register16<SdhciBlock, TAccess> register, string name, string? kernelName, params SdhciField[] fields)
+        where TAccess : struct, Access.IKind =>
+        new(register.Offset, 2, name, kernelName, TAccess.Kind, SdhciRegisterBlock.Standard, fields);
+
+    private static SdhciRegister Reg<TAccess>(Register32<SdhciBlock, TAccess> register, string name, string? kernelName, params SdhciField[] fields)
+        where TAccess : struct, Access.IKind =>
+        new(register.Offset, 4, name, kernelName, TAccess.Kind, SdhciRegisterBlock.Standard, fields);
+
+    /// <summary>A 64-bit register the driver and the dump read as two 32-bit halves, low first.</summary>
+    private static SdhciRegister Reg<TAccess>(Register32<SdhciBlock, TAccess> low, Register32<SdhciBlock, TAccess> high, string name, string? kernelName, params SdhciField[] fields)
+        where TAccess : struct, Access.IKind =>
+        high.Offset == low.Offset + 4
+            ? new(low.Offset, 8, name, kernelName, TAccess.Kind, SdhciRegisterBlock.Standard, fields)
+            : throw new ArgumentException($"{name}: the high half must follow the low one.", nameof(high));
+
+    private static SdhciRegister InterruptReg<TAccess>(Register16<SdhciBlock, TAccess> register, string name, string? kernelName, IReadOnlyList<SdhciField> fields)
+        where TAccess : struct, Access.IKind =>
+        new(register.Offset, 2, name, kernelName, TAccess.Kind, SdhciRegisterBlock.Standard, fields, listSetFlags: true);
 
     // ---- 0x00 to 0x0F: addresses, block size and count, argument, transfer mode, command -------
 
     /// <summary>0x00, 32-bit: SDMA System Address, or Argument 2 (the CMD23 block count when Auto CMD23 is used).</summary>
-    public static readonly SdhciRegister SdmaSystemAddress = Reg(0x00, 4, "SDMA System Address / Argument 2", "SDHCI_DMA_ADDRESS", A.ReadWrite);
+    public static readonly SdhciRegister SdmaSystemAddress = Reg(S.SdmaSystemAddress, "SDMA System Address / Argument 2", "SDHCI_DMA_ADDRESS");
 
     /// <summary>0x04, 16-bit: Block Size.</summary>
-    public static readonly SdhciRegister BlockSize = Reg(0x04, 2, "Block Size", "SDHCI_BLOCK_SIZE", A.ReadWrite,
+    public static readonly SdhciRegister BlockSize = Reg(S.BlockSize, "Block Size", "SDHCI_BLOCK_SIZE",
         BlockSizeFields.TransferBlockSize, BlockSizeFields.SdmaBufferBoundary);
 
     /// <summary>Fields of <see cref="BlockSize"/>.</summary>
@@ -54,14 +73,14 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x06, 16-bit: Block Count of the current multi-block transfer.</summary>
-    public static readonly SdhciRegister BlockCount = Reg(0x06, 2, "Block Count", "SDHCI_BLOCK_COUNT", A.ReadWrite,
+    public static readonly SdhciRegister BlockCount = Reg(S.BlockCount, "Block Count", "SDHCI_BLOCK_COUNT",
         Number(0, 16, "Blocks Count For Current Transfer"));
 
     /// <summary>0x08, 32-bit: Argument 1, the command argument (bits 39:8 of the command frame).</summary>
-    public static readonly SdhciRegister Argument = Reg(0x08, 4, "Argument 1", "SDHCI_ARGUMENT", A.ReadWrite);
+    public static readonly SdhciRegister Argument = Reg(S.Argument, "Argument 1", "SDHCI_ARGUMENT");
 
     /// <summary>0x0C, 16-bit: Transfer Mode, written before the command that moves data.</summary>
-    public static readonly SdhciRegister TransferMode = Reg(0x0C, 2, "Transfer Mode", "SDHCI_TRANSFER_MODE", A.ReadWrite,
+    public static readonly SdhciRegister TransferMode = Reg(S.TransferMode, "Transfer Mode", "SDHCI_TRANSFER_MODE",
         TransferModeFields.DmaEnable, TransferModeFields.BlockCountEnable, TransferModeFields.AutoCmdEnable,
         TransferModeFields.DataTransferDirection, TransferModeFields.MultiBlockSelect);
 
@@ -88,7 +107,7 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x0E, 16-bit: Command. Writing the upper byte issues the command.</summary>
-    public static readonly SdhciRegister Command = Reg(0x0E, 2, "Command", "SDHCI_COMMAND", A.ReadWrite,
+    public static readonly SdhciRegister Command = Reg(S.Command, "Command", "SDHCI_COMMAND",
         CommandFields.ResponseTypeSelect, CommandFields.CommandCrcCheckEnable, CommandFields.CommandIndexCheckEnable,
         CommandFields.DataPresentSelect, CommandFields.CommandType, CommandFields.CommandIndex);
 
@@ -120,24 +139,24 @@ public static class SdhciRegisters
     // ---- 0x10 to 0x23: response, data port ------------------------------------------------------
 
     /// <summary>0x10, 32-bit: Response bits 39:8 of a short response, or bits 31:0 of the 120 bits of R2 kept without CRC.</summary>
-    public static readonly SdhciRegister Response0 = Reg(0x10, 4, "Response 0", "SDHCI_RESPONSE", A.ReadOnly);
+    public static readonly SdhciRegister Response0 = Reg(S.Response0, "Response 0", "SDHCI_RESPONSE");
 
     /// <summary>0x14, 32-bit: Response bits 63:32 (R2).</summary>
-    public static readonly SdhciRegister Response1 = Reg(0x14, 4, "Response 1", "SDHCI_RESPONSE + 4", A.ReadOnly);
+    public static readonly SdhciRegister Response1 = Reg(S.Response1, "Response 1", "SDHCI_RESPONSE + 4");
 
     /// <summary>0x18, 32-bit: Response bits 95:64 (R2).</summary>
-    public static readonly SdhciRegister Response2 = Reg(0x18, 4, "Response 2", "SDHCI_RESPONSE + 8", A.ReadOnly);
+    public static readonly SdhciRegister Response2 = Reg(S.Response2, "Response 2", "SDHCI_RESPONSE + 8");
 
     /// <summary>0x1C, 32-bit: Response bits 127:96 (R2), or the Auto CMD12 response in bits 31:0's place for short ones.</summary>
-    public static readonly SdhciRegister Response3 = Reg(0x1C, 4, "Response 3", "SDHCI_RESPONSE + 12", A.ReadOnly);
+    public static readonly SdhciRegister Response3 = Reg(S.Response3, "Response 3", "SDHCI_RESPONSE + 12");
 
     /// <summary>0x20, 32-bit: Buffer Data Port. Each read pops data from the controller's FIFO, so nothing but a PIO transfer may read it.</summary>
-    public static readonly SdhciRegister BufferDataPort = Reg(0x20, 4, "Buffer Data Port", "SDHCI_BUFFER", A.DataPort);
+    public static readonly SdhciRegister BufferDataPort = Reg(S.BufferDataPort, "Buffer Data Port", "SDHCI_BUFFER");
 
     // ---- 0x24 to 0x2F: present state and the host, power, gap, wakeup, clock, timeout, reset controls
 
     /// <summary>0x24, 32-bit: Present State: what the controller and the card lines are doing now.</summary>
-    public static readonly SdhciRegister PresentState = Reg(0x24, 4, "Present State", "SDHCI_PRESENT_STATE", A.ReadOnly,
+    public static readonly SdhciRegister PresentState = Reg(S.PresentState, "Present State", "SDHCI_PRESENT_STATE",
         PresentStateFields.CommandInhibitCmd, PresentStateFields.CommandInhibitDat, PresentStateFields.DatLineActive,
         PresentStateFields.RetuningRequest, PresentStateFields.WriteTransferActive, PresentStateFields.ReadTransferActive,
         PresentStateFields.BufferWriteEnable, PresentStateFields.BufferReadEnable, PresentStateFields.CardInserted,
@@ -193,7 +212,7 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x28, 8-bit: Host Control 1: bus width, speed, DMA type, card detect test.</summary>
-    public static readonly SdhciRegister HostControl1 = Reg(0x28, 1, "Host Control 1", "SDHCI_HOST_CONTROL", A.ReadWrite,
+    public static readonly SdhciRegister HostControl1 = Reg(S.HostControl1, "Host Control 1", "SDHCI_HOST_CONTROL",
         HostControl1Fields.LedControl, HostControl1Fields.DataTransferWidth, HostControl1Fields.HighSpeedEnable,
         HostControl1Fields.DmaSelect, HostControl1Fields.ExtendedDataTransferWidth,
         HostControl1Fields.CardDetectTestLevel, HostControl1Fields.CardDetectSignalSelection);
@@ -226,7 +245,7 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x29, 8-bit: Power Control: VDD1 on/off and voltage.</summary>
-    public static readonly SdhciRegister PowerControl = Reg(0x29, 1, "Power Control", "SDHCI_POWER_CONTROL", A.ReadWrite,
+    public static readonly SdhciRegister PowerControl = Reg(S.PowerControl, "Power Control", "SDHCI_POWER_CONTROL",
         PowerControlFields.SdBusPower, PowerControlFields.SdBusVoltageSelect);
 
     /// <summary>Fields of <see cref="PowerControl"/>.</summary>
@@ -241,17 +260,17 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x2A, 8-bit: Block Gap Control.</summary>
-    public static readonly SdhciRegister BlockGapControl = Reg(0x2A, 1, "Block Gap Control", "SDHCI_BLOCK_GAP_CONTROL", A.ReadWrite,
+    public static readonly SdhciRegister BlockGapControl = Reg(S.BlockGapControl, "Block Gap Control", "SDHCI_BLOCK_GAP_CONTROL",
         Flag(0, "Stop At Block Gap Request"), Flag(1, "Continue Request"), Flag(2, "Read Wait Control"),
         Flag(3, "Interrupt At Block Gap"));
 
     /// <summary>0x2B, 8-bit: Wakeup Control.</summary>
-    public static readonly SdhciRegister WakeupControl = Reg(0x2B, 1, "Wakeup Control", "SDHCI_WAKE_UP_CONTROL", A.ReadWrite,
+    public static readonly SdhciRegister WakeupControl = Reg(S.WakeupControl, "Wakeup Control", "SDHCI_WAKE_UP_CONTROL",
         Flag(0, "Wakeup Event Enable On Card Interrupt"), Flag(1, "Wakeup Event Enable On SD Card Insertion"),
         Flag(2, "Wakeup Event Enable On SD Card Removal"));
 
     /// <summary>0x2C, 16-bit: Clock Control: internal clock, SD clock and its divider (see <see cref="SdhciClock"/>).</summary>
-    public static readonly SdhciRegister ClockControl = Reg(0x2C, 2, "Clock Control", "SDHCI_CLOCK_CONTROL", A.ReadWrite,
+    public static readonly SdhciRegister ClockControl = Reg(S.ClockControl, "Clock Control", "SDHCI_CLOCK_CONTROL",
         ClockControlFields.InternalClockEnable, ClockControlFields.InternalClockStable, ClockControlFields.SdClockEnable,
         ClockControlFields.PllEnable, ClockControlFields.ClockGeneratorSelect, ClockControlFields.SdclkFrequencySelectUpper,
         ClockControlFields.SdclkFrequencySelect);
@@ -282,7 +301,7 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x2E, 8-bit: Timeout Control: how long to wait for data or busy.</summary>
-    public static readonly SdhciRegister TimeoutControl = Reg(0x2E, 1, "Timeout Control", "SDHCI_TIMEOUT_CONTROL", A.ReadWrite,
+    public static readonly SdhciRegister TimeoutControl = Reg(S.TimeoutControl, "Timeout Control", "SDHCI_TIMEOUT_CONTROL",
         TimeoutControlFields.DataTimeoutCounterValue);
 
     /// <summary>Fields of <see cref="TimeoutControl"/>.</summary>
@@ -306,7 +325,7 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x2F, 8-bit: Software Reset. The bits clear themselves when the reset is done.</summary>
-    public static readonly SdhciRegister SoftwareReset = Reg(0x2F, 1, "Software Reset", "SDHCI_SOFTWARE_RESET", A.ReadWrite,
+    public static readonly SdhciRegister SoftwareReset = Reg(S.SoftwareReset, "Software Reset", "SDHCI_SOFTWARE_RESET",
         SoftwareResetFields.ResetAll, SoftwareResetFields.ResetCmdLine, SoftwareResetFields.ResetDatLine);
 
     /// <summary>Fields of <see cref="SoftwareReset"/>.</summary>
@@ -325,28 +344,22 @@ public static class SdhciRegisters
     // ---- 0x30 to 0x3F: interrupts, auto CMD errors, host control 2 -----------------------------
 
     /// <summary>0x30, 16-bit: Normal Interrupt Status (write 1 to clear); bit names in <see cref="SdhciInterrupt"/>.</summary>
-    public static readonly SdhciRegister NormalInterruptStatus = InterruptReg(0x30, "Normal Interrupt Status", "SDHCI_INT_STATUS",
-        A.ReadWriteOneToClear, InterruptFields.Normal);
+    public static readonly SdhciRegister NormalInterruptStatus = InterruptReg(S.NormalInterruptStatus, "Normal Interrupt Status", "SDHCI_INT_STATUS", InterruptFields.Normal);
 
     /// <summary>0x32, 16-bit: Error Interrupt Status (write 1 to clear).</summary>
-    public static readonly SdhciRegister ErrorInterruptStatus = InterruptReg(0x32, "Error Interrupt Status", "SDHCI_INT_STATUS + 2",
-        A.ReadWriteOneToClear, InterruptFields.Error);
+    public static readonly SdhciRegister ErrorInterruptStatus = InterruptReg(S.ErrorInterruptStatus, "Error Interrupt Status", "SDHCI_INT_STATUS + 2", InterruptFields.Error);
 
     /// <summary>0x34, 16-bit: Normal Interrupt Status Enable: which events are latched in the status register.</summary>
-    public static readonly SdhciRegister NormalInterruptStatusEnable = InterruptReg(0x34, "Normal Interrupt Status Enable", "SDHCI_INT_ENABLE",
-        A.ReadWrite, InterruptFields.Normal);
+    public static readonly SdhciRegister NormalInterruptStatusEnable = InterruptReg(S.NormalInterruptStatusEnable, "Normal Interrupt Status Enable", "SDHCI_INT_ENABLE", InterruptFields.Normal);
 
     /// <summary>0x36, 16-bit: Error Interrupt Status Enable.</summary>
-    public static readonly SdhciRegister ErrorInterruptStatusEnable = InterruptReg(0x36, "Error Interrupt Status Enable", "SDHCI_INT_ENABLE + 2",
-        A.ReadWrite, InterruptFields.Error);
+    public static readonly SdhciRegister ErrorInterruptStatusEnable = InterruptReg(S.ErrorInterruptStatusEnable, "Error Interrupt Status Enable", "SDHCI_INT_ENABLE + 2", InterruptFields.Error);
 
     /// <summary>0x38, 16-bit: Normal Interrupt Signal Enable: which latched events raise the interrupt line.</summary>
-    public static readonly SdhciRegister NormalInterruptSignalEnable = InterruptReg(0x38, "Normal Interrupt Signal Enable", "SDHCI_SIGNAL_ENABLE",
-        A.ReadWrite, InterruptFields.Normal);
+    public static readonly SdhciRegister NormalInterruptSignalEnable = InterruptReg(S.NormalInterruptSignalEnable, "Normal Interrupt Signal Enable", "SDHCI_SIGNAL_ENABLE", InterruptFields.Normal);
 
     /// <summary>0x3A, 16-bit: Error Interrupt Signal Enable.</summary>
-    public static readonly SdhciRegister ErrorInterruptSignalEnable = InterruptReg(0x3A, "Error Interrupt Signal Enable", "SDHCI_SIGNAL_ENABLE + 2",
-        A.ReadWrite, InterruptFields.Error);
+    public static readonly SdhciRegister ErrorInterruptSignalEnable = InterruptReg(S.ErrorInterruptSignalEnable, "Error Interrupt Signal Enable", "SDHCI_SIGNAL_ENABLE + 2", InterruptFields.Error);
 
     /// <summary>The fields of the six interrupt registers, made from <see cref="SdhciInterrupt"/> so each bit is named once.</summary>
     public static class InterruptFields
@@ -374,13 +387,13 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x3C, 16-bit: Auto CMD Error Status: why the Auto CMD12/CMD23 the controller sent failed.</summary>
-    public static readonly SdhciRegister AutoCmdErrorStatus = Reg(0x3C, 2, "Auto CMD Error Status", "SDHCI_AUTO_CMD_STATUS", A.ReadOnly,
+    public static readonly SdhciRegister AutoCmdErrorStatus = Reg(S.AutoCmdErrorStatus, "Auto CMD Error Status", "SDHCI_AUTO_CMD_STATUS",
         Flag(0, "Auto CMD12 Not Executed"), Flag(1, "Auto CMD Timeout Error"), Flag(2, "Auto CMD CRC Error"),
         Flag(3, "Auto CMD End Bit Error"), Flag(4, "Auto CMD Index Error"),
         Flag(7, "Command Not Issued By Auto CMD12 Error"));
 
     /// <summary>0x3E, 16-bit: Host Control 2 (spec 3.00): UHS-I mode, signalling voltage, tuning, presets.</summary>
-    public static readonly SdhciRegister HostControl2 = Reg(0x3E, 2, "Host Control 2", "SDHCI_HOST_CONTROL2", A.ReadWrite,
+    public static readonly SdhciRegister HostControl2 = Reg(S.HostControl2, "Host Control 2", "SDHCI_HOST_CONTROL2",
         HostControl2Fields.UhsModeSelect, HostControl2Fields.SignalingEnable18V, HostControl2Fields.DriverStrengthSelect,
         HostControl2Fields.ExecuteTuning, HostControl2Fields.SamplingClockSelect, HostControl2Fields.Cmd23Enable,
         HostControl2Fields.HostVersion4Enable, HostControl2Fields.Addressing64Bit,
@@ -425,7 +438,7 @@ public static class SdhciRegisters
     // ---- 0x40 to 0x4F: capabilities, maximum current ---------------------------------------------
 
     /// <summary>0x40, 64-bit read-only (two 32-bit reads: 0x40 is the kernel's Caps, 0x44 its Caps_1): what the controller can do.</summary>
-    public static readonly SdhciRegister Capabilities = Reg(0x40, 8, "Capabilities", "SDHCI_CAPABILITIES", A.ReadOnly,
+    public static readonly SdhciRegister Capabilities = Reg(S.Capabilities, S.Capabilities1, "Capabilities", "SDHCI_CAPABILITIES",
         CapabilitiesFields.TimeoutClockFrequency, CapabilitiesFields.TimeoutClockUnit, CapabilitiesFields.BaseClockFrequency,
         CapabilitiesFields.MaxBlockLength, CapabilitiesFields.EightBitSupport, CapabilitiesFields.Adma2Support,
         CapabilitiesFields.Adma1Support, CapabilitiesFields.HighSpeedSupport, CapabilitiesFields.SdmaSupport,
@@ -536,7 +549,7 @@ public static class SdhciRegisters
     }
 
     /// <summary>0x48, 32-bit read-only: Maximum Current Capabilities per voltage, in 4 mA steps (0x4C to 0x4F are reserved).</summary>
-    public static readonly SdhciRegister MaximumCurrent = Reg(0x48, 4, "Maximum Current Capabilities", "SDHCI_MAX_CURRENT", A.ReadOnly,
+    public static readonly SdhciRegister MaximumCurrent = Reg(S.MaximumCurrent, "Maximum Current Capabilities", "SDHCI_MAX_CURRENT",
         Custom(0, 8, "Maximum Current For 3.3V", DescribeCurrent),
         Custom(8, 8, "Maximum Current For 3.0V", DescribeCurrent),
         Custom(16, 8, "Maximum Current For 1.8V", DescribeCurrent));
@@ -544,45 +557,45 @@ public static class SdhciRegisters
     // ---- 0x50 to 0x5F: force event, ADMA ----------------------------------------------------------
 
     /// <summary>0x50, 16-bit write-only: Force Event For Auto CMD Error Status (sets those bits, for testing drivers).</summary>
-    public static readonly SdhciRegister ForceEventAutoCmdError = Reg(0x50, 2, "Force Event For Auto CMD Error Status", "SDHCI_SET_ACMD12_ERROR", A.WriteOnly);
+    public static readonly SdhciRegister ForceEventAutoCmdError = Reg(S.ForceEventAutoCmdError, "Force Event For Auto CMD Error Status", "SDHCI_SET_ACMD12_ERROR");
 
     /// <summary>0x52, 16-bit write-only: Force Event For Error Interrupt Status.</summary>
-    public static readonly SdhciRegister ForceEventErrorInterrupt = Reg(0x52, 2, "Force Event For Error Interrupt Status", "SDHCI_SET_INT_ERROR", A.WriteOnly);
+    public static readonly SdhciRegister ForceEventErrorInterrupt = Reg(S.ForceEventErrorInterrupt, "Force Event For Error Interrupt Status", "SDHCI_SET_INT_ERROR");
 
     /// <summary>0x54, 8-bit read-only: ADMA Error Status (0x55 to 0x57 are reserved; the kernel reads 32 bits).</summary>
-    public static readonly SdhciRegister AdmaErrorStatus = Reg(0x54, 1, "ADMA Error Status", "SDHCI_ADMA_ERROR", A.ReadOnly,
+    public static readonly SdhciRegister AdmaErrorStatus = Reg(S.AdmaErrorStatus, "ADMA Error Status", "SDHCI_ADMA_ERROR",
         Choice(0, 2, "ADMA Error State",
             "ST_STOP (address points past the failing descriptor)", "ST_FDS (fetching a descriptor)", "", "ST_TFR (transferring data)"),
         Flag(2, "ADMA Length Mismatch Error"));
 
     /// <summary>0x58, 64-bit (two 32-bit reads; 0x5C is the kernel's SDHCI_ADMA_ADDRESS_HI): ADMA System Address, the descriptor being processed.</summary>
-    public static readonly SdhciRegister AdmaSystemAddress = Reg(0x58, 8, "ADMA System Address", "SDHCI_ADMA_ADDRESS", A.ReadWrite);
+    public static readonly SdhciRegister AdmaSystemAddress = Reg(S.AdmaSystemAddress, S.AdmaSystemAddressHigh, "ADMA System Address", "SDHCI_ADMA_ADDRESS");
 
     // ---- 0x60 to 0x6F: preset values ----------------------------------------------------------------
 
     /// <summary>0x60, 16-bit: Preset Value for initialization (400 kHz identification).</summary>
-    public static readonly SdhciRegister PresetInitialization = Preset(0x60, "Initialization", null);
+    public static readonly SdhciRegister PresetInitialization = Preset(S.PresetInitialization, "Initialization", null);
 
     /// <summary>0x62, 16-bit: Preset Value for Default Speed.</summary>
-    public static readonly SdhciRegister PresetDefaultSpeed = Preset(0x62, "Default Speed", null);
+    public static readonly SdhciRegister PresetDefaultSpeed = Preset(S.PresetDefaultSpeed, "Default Speed", null);
 
     /// <summary>0x64, 16-bit: Preset Value for High Speed.</summary>
-    public static readonly SdhciRegister PresetHighSpeed = Preset(0x64, "High Speed", "SDHCI_PRESET_FOR_HIGH_SPEED");
+    public static readonly SdhciRegister PresetHighSpeed = Preset(S.PresetHighSpeed, "High Speed", "SDHCI_PRESET_FOR_HIGH_SPEED");
 
     /// <summary>0x66, 16-bit: Preset Value for SDR12.</summary>
-    public static readonly SdhciRegister PresetSdr12 = Preset(0x66, "SDR12", "SDHCI_PRESET_FOR_SDR12");
+    public static readonly SdhciRegister PresetSdr12 = Preset(S.PresetSdr12, "SDR12", "SDHCI_PRESET_FOR_SDR12");
 
     /// <summary>0x68, 16-bit: Preset Value for SDR25.</summary>
-    public static readonly SdhciRegister PresetSdr25 = Preset(0x68, "SDR25", "SDHCI_PRESET_FOR_SDR25");
+    public static readonly SdhciRegister PresetSdr25 = Preset(S.PresetSdr25, "SDR25", "SDHCI_PRESET_FOR_SDR25");
 
     /// <summary>0x6A, 16-bit: Preset Value for SDR50.</summary>
-    public static readonly SdhciRegister PresetSdr50 = Preset(0x6A, "SDR50", "SDHCI_PRESET_FOR_SDR50");
+    public static readonly SdhciRegister PresetSdr50 = Preset(S.PresetSdr50, "SDR50", "SDHCI_PRESET_FOR_SDR50");
 
     /// <summary>0x6C, 16-bit: Preset Value for SDR104.</summary>
-    public static readonly SdhciRegister PresetSdr104 = Preset(0x6C, "SDR104", "SDHCI_PRESET_FOR_SDR104");
+    public static readonly SdhciRegister PresetSdr104 = Preset(S.PresetSdr104, "SDR104", "SDHCI_PRESET_FOR_SDR104");
 
     /// <summary>0x6E, 16-bit: Preset Value for DDR50.</summary>
-    public static readonly SdhciRegister PresetDdr50 = Preset(0x6E, "DDR50", "SDHCI_PRESET_FOR_DDR50");
+    public static readonly SdhciRegister PresetDdr50 = Preset(S.PresetDdr50, "DDR50", "SDHCI_PRESET_FOR_DDR50");
 
     /// <summary>Fields shared by the eight preset value registers.</summary>
     public static class PresetValueFields
@@ -604,27 +617,27 @@ public static class SdhciRegisters
         PresetInitialization, PresetDefaultSpeed, PresetHighSpeed, PresetSdr12, PresetSdr25, PresetSdr50, PresetSdr104, PresetDdr50,
     ];
 
-    private static SdhciRegister Preset(int offset, string mode, string? kernelName) =>
-        Reg(offset, 2, "Preset Value For " + mode, kernelName, A.ReadOnly,
+    private static SdhciRegister Preset(Register16<SdhciBlock, Access.ReadOnly> register, string mode, string? kernelName) =>
+        Reg(register, "Preset Value For " + mode, kernelName,
             PresetValueFields.SdclkFrequencySelectValue, PresetValueFields.ClockGeneratorSelectValue,
             PresetValueFields.DriverStrengthSelectValue);
 
     // ---- 0xE0 to 0xFF: shared bus, slot interrupt status, version ----------------------------------
 
     /// <summary>0xE0, 32-bit: Shared Bus Control, for controllers with a shared bus slot (reads 0 elsewhere).</summary>
-    public static readonly SdhciRegister SharedBusControl = Reg(0xE0, 4, "Shared Bus Control", null, A.ReadWrite,
+    public static readonly SdhciRegister SharedBusControl = Reg(S.SharedBusControl, "Shared Bus Control", null,
         Number(0, 3, "Number Of Clock Pins"), Number(4, 2, "Number Of Interrupt Input Pins"),
         Number(8, 7, "Bus Width Preset"), Number(16, 3, "Clock Pin Select"), Number(20, 3, "Interrupt Pin Select"),
         Number(24, 7, "Back-End Power Control"));
 
     /// <summary>0xFC, 16-bit read-only: Slot Interrupt Status: which slot of a multi-slot controller interrupts.</summary>
-    public static readonly SdhciRegister SlotInterruptStatus = Reg(0xFC, 2, "Slot Interrupt Status", "SDHCI_SLOT_INT_STATUS", A.ReadOnly,
+    public static readonly SdhciRegister SlotInterruptStatus = Reg(S.SlotInterruptStatus, "Slot Interrupt Status", "SDHCI_SLOT_INT_STATUS",
         Custom(0, 8, "Interrupt Signal For Each Slot", static (v, _) => v == 0
             ? "none"
             : string.Join(", ", Enumerable.Range(0, 8).Where(slot => (v & (1UL << slot)) != 0).Select(slot => Invariant($"slot {slot}")))));
 
     /// <summary>0xFE, 16-bit read-only: Host Controller Version (see <see cref="SdhciHostVersion"/>).</summary>
-    public static readonly SdhciRegister HostControllerVersion = Reg(0xFE, 2, "Host Controller Version", "SDHCI_HOST_VERSION", A.ReadOnly,
+    public static readonly SdhciRegister HostControllerVersion = Reg(S.HostControllerVersion, "Host Controller Version", "SDHCI_HOST_VERSION",
         HostControllerVersionFields.SpecificationVersion, HostControllerVersionFields.VendorVersion);
 
     /// <summary>Fields of <see cref="HostControllerVersion"/>.</summary>

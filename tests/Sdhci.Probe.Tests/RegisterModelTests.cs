@@ -1,4 +1,6 @@
+using System.Reflection;
 using Sdhci.Probe.Sdhci;
+using Vfio.Platform.Mmio;
 using Xunit;
 
 namespace Sdhci.Probe.Tests;
@@ -124,5 +126,59 @@ public class RegisterModelTests
         Assert.Throws<ArgumentException>(() => new SdhciSnapshot(0x100, [new(SdhciRegisters.BufferDataPort, 0)]));
         Assert.Throws<ArgumentException>(() => new SdhciSnapshot(0x100,
             [new(SdhciRegisters.PresentState, 0), new(SdhciRegisters.PresentState, 1)]));
+    }
+
+    [Fact]
+    public void The_driver_s_typed_registers_and_the_dump_s_descriptions_are_one_model()
+    {
+        // Every register the driver declares (SdhciBlock) lies inside a described register of the dump with the same
+        // access kind, and every described register starts at a declared one: the offsets are written once.
+        var declared = typeof(SdhciBlock).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.FieldType.IsGenericType && f.FieldType.Name.StartsWith("Register", StringComparison.Ordinal))
+            .Select(f => (Name: f.Name, Value: f.GetValue(null)!))
+            .Select(r => (r.Name, Offset: (int)r.Value.GetType().GetProperty("Offset")!.GetValue(r.Value)!,
+                Width: (int)r.Value.GetType().GetProperty("Width")!.GetValue(r.Value)!,
+                Access: (RegisterAccessKind)r.Value.GetType().GetProperty("Access")!.GetValue(r.Value)!))
+            .ToList();
+        Assert.True(declared.Count >= 49, $"{declared.Count} registers declared");
+        Assert.Equal(SdhciRegisters.StandardBlockLength, SdhciBlock.Size);
+
+        foreach (var (name, offset, width, access) in declared)
+        {
+            var bytes = Enumerable.Range(offset, width);
+            Assert.True(bytes.All(b => SdhciRegisters.All.Any(r => r.Offset <= b && b < r.Offset + r.Width)),
+                $"{name} (0x{offset:x}, {width} bytes) is not described for the dump");
+        }
+
+        foreach (var register in SdhciRegisters.All)
+        {
+            var start = declared.Where(d => d.Offset == register.Offset && (d.Width == register.Width || register.Width == 8)).ToList();
+            Assert.True(start.Count > 0, $"{register} has no declared register at its offset");
+            var kind = start[0].Access switch
+            {
+                RegisterAccessKind.ReadOnly => SdhciRegisterAccess.ReadOnly,
+                RegisterAccessKind.WriteOnly => SdhciRegisterAccess.WriteOnly,
+                RegisterAccessKind.WriteOneToClear => SdhciRegisterAccess.ReadWriteOneToClear,
+                RegisterAccessKind.DataPort => SdhciRegisterAccess.DataPort,
+                _ => SdhciRegisterAccess.ReadWrite,
+            };
+            Assert.Equal(kind, register.Access);
+        }
+    }
+
+    [Fact]
+    public void The_driver_s_typed_fields_sit_where_the_dump_describes_them()
+    {
+        Assert.Equal((16, 1), (SdhciBlock.CardInserted.Shift, SdhciBlock.CardInserted.Width));
+        Assert.Equal(SdhciRegisters.PresentStateFields.CardInserted.Mask, SdhciBlock.CardInserted.Mask);
+        Assert.Equal(SdhciRegisters.HostControl2Fields.UhsModeSelect.Mask, SdhciBlock.UhsModeSelect.Mask);
+        Assert.Equal(SdhciRegisters.HostControl1Fields.DmaSelect.Mask, SdhciBlock.DmaSelect.Mask);
+        Assert.Equal(SdhciRegisters.CommandFields.CommandIndex.Mask, SdhciBlock.CommandIndex.Mask);
+        Assert.Equal(0x3E, SdhciBlock.HostControl2.Offset);
+
+        // Typed values: UHS Mode Select takes the bus speed, the voltage field the bus voltage, as the specification numbers them.
+        Assert.Equal(0x0002u, SdhciBlock.UhsModeSelect.With(0u, SdBusSpeed.Sdr50));
+        Assert.Equal(0x0Eu, SdhciBlock.SdBusVoltageSelect.With(0u, SdhciBusVoltage.V33));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SdhciBlock.CommandIndex.With(0u, (byte)64));
     }
 }

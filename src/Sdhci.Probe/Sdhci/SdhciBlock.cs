@@ -4,8 +4,8 @@ namespace Sdhci.Probe.Sdhci;
 
 /// <summary>
 /// The standard SDHCI register block (SD Host Controller Simplified Specification 3.00, 0x00 to 0xFF) for
-/// Vfio.Platform's register model: every register's offset, width and access kind, written here and nowhere
-/// else. The driver (<see cref="SdhciHost{TBus}"/>) reads and writes these through a
+/// Vfio.Platform's register model: every register's offset, width and access kind, and the typed fields the driver
+/// reads and writes, written here and nowhere else. The driver (<see cref="SdhciHost{TBus}"/>) reads and writes these through a
 /// <see cref="RegisterBlock{TBlock, TBus}"/>: on the device one volatile load or store each. The dump's
 /// description of each register (name, the kernel's macro, fields) is in <see cref="SdhciRegisters"/>, built
 /// from these.
@@ -37,6 +37,12 @@ public readonly struct SdhciBlock : IRegisterBlock
     /// <summary>0x04, 16-bit: Block Size.</summary>
     public static readonly Register16<SdhciBlock, Access.ReadWrite> BlockSize = new(0x04);
 
+    /// <summary>BlockSize: Bits 11:0: bytes per block, 1 to 2048.</summary>
+    public static readonly BitField<ushort> TransferBlockSize = new(0, 12);
+
+    /// <summary>BlockSize: Bits 14:12: SDMA stops at every 4 KiB x 2^N boundary.</summary>
+    public static readonly BitField<byte> SdmaBufferBoundary = new(12, 3);
+
     /// <summary>0x06, 16-bit: Block Count of the current multi-block transfer.</summary>
     public static readonly Register16<SdhciBlock, Access.ReadWrite> BlockCount = new(0x06);
 
@@ -46,8 +52,38 @@ public readonly struct SdhciBlock : IRegisterBlock
     /// <summary>0x0C, 16-bit: Transfer Mode, written before the command that moves data.</summary>
     public static readonly Register16<SdhciBlock, Access.ReadWrite> TransferMode = new(0x0C);
 
+    /// <summary>TransferMode: Bit 0: move the data by DMA.</summary>
+    public static readonly BitField<bool> DmaEnable = new(0, 1);
+
+    /// <summary>TransferMode: Bit 1: count blocks down in Block Count.</summary>
+    public static readonly BitField<bool> BlockCountEnable = new(1, 1);
+
+    /// <summary>TransferMode: Bits 3:2: 1 = Auto CMD12, 2 = Auto CMD23.</summary>
+    public static readonly BitField<byte> AutoCmdEnable = new(2, 2);
+
+    /// <summary>TransferMode: Bit 4: read (card to host) when set.</summary>
+    public static readonly BitField<bool> DataTransferDirection = new(4, 1);
+
+    /// <summary>TransferMode: Bit 5: multiple blocks when set.</summary>
+    public static readonly BitField<bool> MultiBlockSelect = new(5, 1);
+
     /// <summary>0x0E, 16-bit: Command. Writing the upper byte issues the command.</summary>
     public static readonly Register16<SdhciBlock, Access.ReadWrite> Command = new(0x0E);
+
+    /// <summary>Command: Bits 1:0: 0 none, 1 136-bit, 2 48-bit, 3 48-bit with busy.</summary>
+    public static readonly BitField<byte> ResponseTypeSelect = new(0, 2);
+
+    /// <summary>Command: Bit 3: check the response's CRC7.</summary>
+    public static readonly BitField<bool> CommandCrcCheckEnable = new(3, 1);
+
+    /// <summary>Command: Bit 4: check that the response echoes the index.</summary>
+    public static readonly BitField<bool> CommandIndexCheckEnable = new(4, 1);
+
+    /// <summary>Command: Bit 5: the command moves data.</summary>
+    public static readonly BitField<bool> DataPresentSelect = new(5, 1);
+
+    /// <summary>Command: Bits 13:8: the command number.</summary>
+    public static readonly BitField<byte> CommandIndex = new(8, 6);
 
     /// <summary>0x10, 32-bit: Response bits 39:8 of a short response, or bits 31:0 of the 120 bits of R2 kept without CRC.</summary>
     public static readonly Register32<SdhciBlock, Access.ReadOnly> Response0 = new(0x10);
@@ -67,11 +103,44 @@ public readonly struct SdhciBlock : IRegisterBlock
     /// <summary>0x24, 32-bit: Present State: what the controller and the card lines are doing now.</summary>
     public static readonly Register32<SdhciBlock, Access.ReadOnly> PresentState = new(0x24);
 
+    /// <summary>PresentState: Bit 0: Command Inhibit (CMD).</summary>
+    public static readonly BitField<bool> CommandInhibitCmd = new(0, 1);
+
+    /// <summary>PresentState: Bit 1: Command Inhibit (DAT).</summary>
+    public static readonly BitField<bool> CommandInhibitDat = new(1, 1);
+
+    /// <summary>PresentState: Bit 16: Card Inserted.</summary>
+    public static readonly BitField<bool> CardInserted = new(16, 1);
+
+    /// <summary>PresentState: Bit 19: Write Protect Switch Pin Level (1 = write enabled).</summary>
+    public static readonly BitField<bool> WriteProtectPinLevel = new(19, 1);
+
+    /// <summary>PresentState: Bits 23:20: DAT[3:0] line levels.</summary>
+    public static readonly BitField<byte> DatLineSignalLevel = new(20, 4);
+
     /// <summary>0x28, 8-bit: Host Control 1: bus width, speed, DMA type, card detect test.</summary>
     public static readonly Register8<SdhciBlock, Access.ReadWrite> HostControl1 = new(0x28);
 
+    /// <summary>HostControl1: Bit 1: 4-bit bus when set.</summary>
+    public static readonly BitField<bool> DataTransferWidth = new(1, 1);
+
+    /// <summary>HostControl1: Bit 2: High Speed Enable.</summary>
+    public static readonly BitField<bool> HighSpeedEnable = new(2, 1);
+
+    /// <summary>HostControl1: Bits 4:3: 0 SDMA, 2 32-bit ADMA2, 3 64-bit ADMA2.</summary>
+    public static readonly BitField<byte> DmaSelect = new(3, 2);
+
+    /// <summary>HostControl1: Bit 5: 8-bit bus when set.</summary>
+    public static readonly BitField<bool> ExtendedDataTransferWidth = new(5, 1);
+
     /// <summary>0x29, 8-bit: Power Control: VDD1 on/off and voltage.</summary>
     public static readonly Register8<SdhciBlock, Access.ReadWrite> PowerControl = new(0x29);
+
+    /// <summary>PowerControl: Bit 0: SD Bus Power.</summary>
+    public static readonly BitField<bool> SdBusPower = new(0, 1);
+
+    /// <summary>PowerControl: Bits 3:1: SD Bus Voltage Select.</summary>
+    public static readonly BitField<SdhciBusVoltage> SdBusVoltageSelect = new(1, 3);
 
     /// <summary>0x2A, 8-bit: Block Gap Control.</summary>
     public static readonly Register8<SdhciBlock, Access.ReadWrite> BlockGapControl = new(0x2A);
@@ -81,6 +150,15 @@ public readonly struct SdhciBlock : IRegisterBlock
 
     /// <summary>0x2C, 16-bit: Clock Control: internal clock, SD clock and its divider (see <see cref="SdhciClock"/>).</summary>
     public static readonly Register16<SdhciBlock, Access.ReadWrite> ClockControl = new(0x2C);
+
+    /// <summary>ClockControl: Bit 0: Internal Clock Enable.</summary>
+    public static readonly BitField<bool> InternalClockEnable = new(0, 1);
+
+    /// <summary>ClockControl: Bit 1: Internal Clock Stable.</summary>
+    public static readonly BitField<bool> InternalClockStable = new(1, 1);
+
+    /// <summary>ClockControl: Bit 2: SD Clock Enable.</summary>
+    public static readonly BitField<bool> SdClockEnable = new(2, 1);
 
     /// <summary>0x2E, 8-bit: Timeout Control: how long to wait for data or busy.</summary>
     public static readonly Register8<SdhciBlock, Access.ReadWrite> TimeoutControl = new(0x2E);
@@ -120,6 +198,24 @@ public readonly struct SdhciBlock : IRegisterBlock
 
     /// <summary>0x3E, 16-bit: Host Control 2 (spec 3.00): UHS-I mode, signalling voltage, tuning, presets.</summary>
     public static readonly Register16<SdhciBlock, Access.ReadWrite> HostControl2 = new(0x3E);
+
+    /// <summary>HostControl2: Bits 2:0: UHS Mode Select (1 SDR25, 2 SDR50, 3 SDR104, 4 DDR50: the values of SdBusSpeed).</summary>
+    public static readonly BitField<SdBusSpeed> UhsModeSelect = new(0, 3);
+
+    /// <summary>HostControl2: Bit 3: 1.8V Signaling Enable.</summary>
+    public static readonly BitField<bool> SignalingEnable18V = new(3, 1);
+
+    /// <summary>HostControl2: Bit 6: Execute Tuning.</summary>
+    public static readonly BitField<bool> ExecuteTuning = new(6, 1);
+
+    /// <summary>HostControl2: Bit 7: Sampling Clock Select (tuned clock when set).</summary>
+    public static readonly BitField<bool> SamplingClockSelect = new(7, 1);
+
+    /// <summary>HostControl2: Bit 12: Host Version 4 Enable (4.10).</summary>
+    public static readonly BitField<bool> HostVersion4Enable = new(12, 1);
+
+    /// <summary>HostControl2: Bit 13: 64-bit Addressing (4.10).</summary>
+    public static readonly BitField<bool> Addressing64Bit = new(13, 1);
 
     /// <summary>0x40, 32-bit read-only: Capabilities bits 31:0 (the kernel's SDHCI_CAPABILITIES).</summary>
     public static readonly Register32<SdhciBlock, Access.ReadOnly> Capabilities = new(0x40);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vfio.Platform.Mmio;
 
 namespace Sdhci.Probe.Sdhci;
 
@@ -77,6 +78,21 @@ public sealed class SdhciField
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} [{Bits}]";
+
+    /// <summary>A one-bit flag that reads as yes/no, at a typed field's place.</summary>
+    internal static SdhciField Flag(BitField<bool> field, string name) => Flag(field.Shift, name);
+
+    /// <summary>A one-bit flag whose two states have names of their own, at a typed field's place.</summary>
+    internal static SdhciField Flag(BitField<bool> field, string name, string whenSet, string whenClear) =>
+        Flag(field.Shift, name, whenSet, whenClear);
+
+    /// <summary>A multi-bit field with listed values, at a typed field's place.</summary>
+    internal static SdhciField Choice<T>(BitField<T> field, string name, params string[] meanings)
+        where T : unmanaged => Choice(field.Shift, field.Width, name, meanings);
+
+    /// <summary>A field with its own reading of the value, at a typed field's place.</summary>
+    internal static SdhciField Custom<T>(BitField<T> field, string name, Func<ulong, SdhciDecodeContext, string> describe)
+        where T : unmanaged => Custom(field.Shift, field.Width, name, describe);
 
     /// <summary>A one-bit flag that reads as yes/no.</summary>
     internal static SdhciField Flag(int bit, string name) =>

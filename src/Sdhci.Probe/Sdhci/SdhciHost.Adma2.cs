@@ -12,7 +12,7 @@ public sealed partial class SdhciHost<TBus>
 
     /// <summary>ADMA2 set-up: the descriptor table at the start of the DMA memory, the data after it, the table's address to the controller.</summary>
     /// <returns>The DMA Select value (Host Control 1 bits 4:3) for <see cref="Adma2Format"/>.</returns>
-    private ulong PrepareAdma2(Context context, SdhciDataTransfer data)
+    private byte PrepareAdma2(Context context, SdhciDataTransfer data)
     {
         if (!Capabilities.Adma2)
             throw new SdhciException(SdhciError.NotSupported, $"{context}: the controller has no ADMA2 (Capabilities bit 19).", context.Index, context.Application);
@@ -45,7 +45,7 @@ public sealed partial class SdhciHost<TBus>
 
         // DMA Select (Host Control 1 bits 4:3): 0b11 is 64-bit ADMA2 in version 3 mode; in
         // version 4 mode 0b10 is ADMA2 and Host Control 2 bit 13 gives the address width.
-        return format == SdhciAdma2Format.Address64 ? 3UL : 2UL;
+        return format == SdhciAdma2Format.Address64 ? (byte)3 : (byte)2;
     }
 
     /// <summary>ADMA2: waits for Transfer Complete; the table ends the transfer by itself (no descriptor asks for a DMA Interrupt).</summary>

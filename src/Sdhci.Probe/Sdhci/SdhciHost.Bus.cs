@@ -1,6 +1,5 @@
 using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
 using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
@@ -40,9 +39,9 @@ public sealed partial class SdhciHost<TBus>
             : Capabilities.Voltage30 ? SdhciBusVoltage.V30
             : throw new SdhciException(SdhciError.NoUsableVoltage,
                 $"The controller offers no 3.3 V or 3.0 V supply (Capabilities 0x{Capabilities.Raw:x16}); SD cards start at 2.7 to 3.6 V.");
-        var select = R.PowerControlFields.SdBusVoltageSelect.Insert(0, (ulong)voltage);
-        _regs.Write(S.PowerControl, (byte)select);                                      // the voltage first, then power, as sdhci.c does
-        _regs.Write(S.PowerControl, (byte)(R.PowerControlFields.SdBusPower.Insert(select, 1)));
+        var select = (byte)S.SdBusVoltageSelect.With(0u, voltage);
+        _regs.Write(S.PowerControl, select);                                            // the voltage first, then power, as sdhci.c does
+        _regs.Write(S.PowerControl, (byte)S.SdBusPower.With(select, true));
         Voltage = voltage;
         Pause(Options.PowerUpDelay);
         return voltage;
@@ -78,16 +77,15 @@ public sealed partial class SdhciHost<TBus>
 
         _regs.Write(S.ClockControl, (ushort)0);
         var divider = SdhciClock.DividerFor(baseHz, targetHz, Version.SpecVersion);
-        var clock = R.ClockControlFields.InternalClockEnable.Insert(SdhciClock.EncodeDivider(divider), 1);
-        _regs.Write(S.ClockControl, (ushort)clock);
-        if (!PollUntil(() => R.ClockControlFields.InternalClockStable.IsSet(_regs.Read(S.ClockControl)), Options.ClockStableTimeout))
+        var clock = (ushort)S.InternalClockEnable.With((uint)SdhciClock.EncodeDivider(divider), true);
+        _regs.Write(S.ClockControl, clock);
+        if (!PollUntil(() => S.InternalClockStable.Get(_regs.Read(S.ClockControl)), Options.ClockStableTimeout))
         {
             throw new SdhciException(SdhciError.ClockNotStable,
                 $"Internal Clock Stable never came within {Format(Options.ClockStableTimeout)} (Clock Control 0x{_regs.Read(S.ClockControl):x4}).");
         }
 
-        clock = R.ClockControlFields.SdClockEnable.Insert(clock, 1);
-        _regs.Write(S.ClockControl, (ushort)clock);
+        _regs.Write(S.ClockControl, (ushort)S.SdClockEnable.With(clock, true));
         ClockHz = SdhciClock.SdClockHz(baseHz, (ushort)clock, Version.SpecVersion);
         return ClockHz;
     }
@@ -106,10 +104,8 @@ public sealed partial class SdhciHost<TBus>
     {
         if (enable && !Capabilities.HighSpeed)
             throw new SdhciException(SdhciError.NotSupported, "The controller has no High Speed support (Capabilities bit 21 is clear).");
-        var clock = _regs.Read(S.ClockControl);
-        _regs.Write(S.ClockControl, (ushort)(R.ClockControlFields.SdClockEnable.Insert(clock, 0)));
-        var control = R.HostControl1Fields.HighSpeedEnable.Insert(_regs.Read(S.HostControl1), enable ? 1UL : 0);
-        _regs.Write(S.HostControl1, (byte)control);
+        _regs.Modify(S.ClockControl, S.SdClockEnable, false);
+        _regs.Modify(S.HostControl1, S.HighSpeedEnable, enable);
         HighSpeed = enable;
         ClockHz = 0;
     }
@@ -121,20 +117,19 @@ public sealed partial class SdhciHost<TBus>
     public bool SupportsUhs => Version.SpecVersion >= SdhciSpecVersion.Version300 && Capabilities.Voltage18 && (Capabilities.Sdr50 || Capabilities.Sdr104);
 
     /// <summary>The Maximum Current Capabilities register (0x48): per supply voltage, in 4 mA steps (bits 23:16 for 1.8 V).</summary>
-    public uint MaximumCurrent => (uint)_regs.Read(S.MaximumCurrent);
+    public uint MaximumCurrent => _regs.Read(S.MaximumCurrent);
 
     /// <summary>Whether Host Control 2's 1.8V Signaling Enable (bit 3) is set.</summary>
-    public bool Signalling18V => R.HostControl2Fields.SignalingEnable18V.IsSet(_regs.Read(S.HostControl2));
+    public bool Signalling18V => S.SignalingEnable18V.Get(_regs.Read(S.HostControl2));
 
     /// <summary>DAT[3:0] Line Signal Level, Present State (0x24) bits 23:20: 0xF when the card leaves all four high.</summary>
-    public int DatLineLevels => (int)R.PresentStateFields.DatLineSignalLevel.Extract(_regs.Read(S.PresentState));
+    public int DatLineLevels => S.DatLineSignalLevel.Get(_regs.Read(S.PresentState));
 
     /// <summary>Stops or restarts the SD clock (Clock Control bit 2), keeping the divider and the internal clock.</summary>
     /// <param name="enable">Whether the card gets a clock.</param>
     public void EnableSdClock(bool enable)
     {
-        var clock = _regs.Read(S.ClockControl);
-        _regs.Write(S.ClockControl, (ushort)(R.ClockControlFields.SdClockEnable.Insert(clock, enable ? 1UL : 0)));
+        _regs.Modify(S.ClockControl, S.SdClockEnable, enable);
     }
 
     /// <summary>
@@ -145,8 +140,7 @@ public sealed partial class SdhciHost<TBus>
     /// <returns>Whether the bit reads as asked.</returns>
     public bool SetSignalling18V(bool enable)
     {
-        var control2 = R.HostControl2Fields.SignalingEnable18V.Insert(_regs.Read(S.HostControl2), enable ? 1UL : 0);
-        _regs.Write(S.HostControl2, (ushort)control2);
+        _regs.Modify(S.HostControl2, S.SignalingEnable18V, enable);
         return Signalling18V == enable;
     }
 
@@ -165,9 +159,8 @@ public sealed partial class SdhciHost<TBus>
             || (speed == SdBusSpeed.Ddr50 && !Capabilities.Ddr50))
             throw new SdhciException(SdhciError.NotSupported, $"{SdBusSpeeds.Name(speed)} needs 1.8 V signalling and the host's support for it (Capabilities bits 32, 33, 34).");
         EnableSdClock(false);
-        var control2 = R.HostControl2Fields.UhsModeSelect.Insert(_regs.Read(S.HostControl2), (ulong)speed);
-        _regs.Write(S.HostControl2, (ushort)control2);
-        _regs.Write(S.HostControl1, (byte)(R.HostControl1Fields.HighSpeedEnable.Insert(_regs.Read(S.HostControl1), 1)));
+        _regs.Modify(S.HostControl2, S.UhsModeSelect, speed);
+        _regs.Modify(S.HostControl1, S.HighSpeedEnable, true);
         HighSpeed = true;
         ClockHz = 0;
     }
@@ -184,21 +177,20 @@ public sealed partial class SdhciHost<TBus>
     /// <returns>Whether the controller found a sampling point.</returns>
     public bool ExecuteTuning(out int tries)
     {
-        var control2 = R.HostControl2Fields.SamplingClockSelect.Insert(_regs.Read(S.HostControl2), 0);
-        _regs.Write(S.HostControl2, (ushort)(R.HostControl2Fields.ExecuteTuning.Insert(control2, 1)));
+        _regs.Modify(S.HostControl2, S.SamplingClockSelect, false, S.ExecuteTuning, true);
         var context = new Context(19, false);
-        var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)(BusWidth == 8 ? 128 : 64));
+        var blockSize = (ushort)S.TransferBlockSize.With(0u, (ushort)(BusWidth == 8 ? 128 : 64));
         for (tries = 1; tries <= MaxTuningCommands; tries++)
         {
             try
             {
                 WaitForLinesFree(context, usesDat: true);
                 _latched = I.None;
-                _regs.Write(S.BlockSize, (ushort)blockSize);
+                _regs.Write(S.BlockSize, blockSize);
                 _regs.Write(S.BlockCount, (ushort)1);
                 _regs.Write(S.Argument, 0);
-                _regs.Write(S.TransferMode, (ushort)(R.TransferModeFields.DataTransferDirection.Insert(0, 1)));
-                _regs.Write(S.Command, (ushort)(CommandFor(19, SdResponseType.R1, data: true)));
+                _regs.Write(S.TransferMode, (ushort)S.DataTransferDirection.With(0u, true));
+                _regs.Write(S.Command, CommandFor(19, SdResponseType.R1, data: true));
                 // Command errors are not reported during tuning (spec 3.00): Buffer Read Ready is the only news.
                 WaitFor(context, I.BufferReadReady, Options.CommandTimeout, "Buffer Read Ready (tuning block)");
             }
@@ -207,16 +199,15 @@ public sealed partial class SdhciHost<TBus>
                 Recover(dataLine: true);
             }
 
-            if (!R.HostControl2Fields.ExecuteTuning.IsSet(_regs.Read(S.HostControl2)))
+            if (!S.ExecuteTuning.Get(_regs.Read(S.HostControl2)))
                 break;
         }
 
         tries = Math.Min(tries, MaxTuningCommands);
-        ulong after = _regs.Read(S.HostControl2);
-        if (!R.HostControl2Fields.ExecuteTuning.IsSet(after) && R.HostControl2Fields.SamplingClockSelect.IsSet(after))
+        var after = _regs.Read(S.HostControl2);
+        if (!S.ExecuteTuning.Get(after) && S.SamplingClockSelect.Get(after))
             return true;
-        after = R.HostControl2Fields.ExecuteTuning.Insert(after, 0);
-        _regs.Write(S.HostControl2, (ushort)(R.HostControl2Fields.SamplingClockSelect.Insert(after, 0)));
+        _regs.Modify(S.HostControl2, S.ExecuteTuning, false, S.SamplingClockSelect, false);
         Recover(dataLine: true);
         return false;
     }
@@ -231,10 +222,7 @@ public sealed partial class SdhciHost<TBus>
             throw new ArgumentOutOfRangeException(nameof(width), width, "The SD bus is 1, 4 or 8 bits wide.");
         if (width == 8 && !Capabilities.Supports8BitBus)
             throw new SdhciException(SdhciError.NotSupported, "The controller has no 8-bit bus (Capabilities bit 18 is clear).");
-        ulong control = _regs.Read(S.HostControl1);
-        control = R.HostControl1Fields.DataTransferWidth.Insert(control, width == 4 ? 1UL : 0);
-        control = R.HostControl1Fields.ExtendedDataTransferWidth.Insert(control, width == 8 ? 1UL : 0);
-        _regs.Write(S.HostControl1, (byte)control);
+        _regs.Modify(S.HostControl1, S.DataTransferWidth, width == 4, S.ExtendedDataTransferWidth, width == 8);
         BusWidth = width;
     }
 }

@@ -1,5 +1,4 @@
 using static Sdhci.Probe.Sdhci.SdhciHost;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
 using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
@@ -20,9 +19,8 @@ public sealed partial class SdhciHost<TBus>
     /// <returns>The SDMA address (0 in the other modes), where an SDMA transfer resumes from.</returns>
     private ulong PrepareData(Context context, SdhciDataTransfer data)
     {
-        var control = _regs.Read(S.HostControl1);
         ulong sdmaAddress = 0;
-        ulong dmaSelect = 0;
+        byte dmaSelect = 0;
         switch (data.Mode)
         {
             case SdhciTransferMode.Sdma:
@@ -33,11 +31,9 @@ public sealed partial class SdhciHost<TBus>
                 break;
         }
 
-        _regs.Write(S.HostControl1, (byte)(R.HostControl1Fields.DmaSelect.Insert(control, dmaSelect)));
-        var blockSize = R.BlockSizeFields.TransferBlockSize.Insert(0, (ulong)data.BlockSize);
-        blockSize = R.BlockSizeFields.SdmaBufferBoundary.Insert(blockSize, SdmaBoundaryField);
-        _regs.Write(S.BlockSize, (ushort)blockSize);
-        _regs.Write(S.BlockCount, (ushort)((ulong)data.BlockCount));
+        _regs.Modify(S.HostControl1, S.DmaSelect, dmaSelect);
+        _regs.Write(S.BlockSize, (ushort)(S.TransferBlockSize.With(0u, (ushort)data.BlockSize) | S.SdmaBufferBoundary.InPlace(SdmaBoundaryField)));
+        _regs.Write(S.BlockCount, (ushort)data.BlockCount);
         return sdmaAddress;
     }
 

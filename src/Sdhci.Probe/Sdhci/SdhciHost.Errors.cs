@@ -71,7 +71,7 @@ public sealed partial class SdhciHost<TBus>
             throw AdmaFailure(context, status, raw);
         if ((errors & I.AutoCmdError) != 0)
         {
-            var auto = (ushort)_regs.Read(S.AutoCmdErrorStatus);
+            var auto = _regs.Read(S.AutoCmdErrorStatus);
             throw new SdhciException(SdhciError.AutoCommand,
                 $"{context}: the Auto CMD12 after the transfer failed (Auto CMD Error Status 0x{auto:x4}: {SdhciException.DescribeAutoCmdErrorStatus(auto)}){raw}.",
                 context.Index, context.Application, status) { AutoCmdErrorStatus = auto };
@@ -89,7 +89,7 @@ public sealed partial class SdhciHost<TBus>
     /// <summary>An ADMA Error, with the engine's state and the descriptor it stopped at (ADMA Error Status 0x54, ADMA System Address 0x58).</summary>
     private SdhciException AdmaFailure(Context context, I status, string raw)
     {
-        var adma = (byte)_regs.Read(S.AdmaErrorStatus);
+        var adma = _regs.Read(S.AdmaErrorStatus);
         // 0x5C only exists with 64-bit addressing: a 32-bit engine reads 0x58 alone.
         var descriptor = Adma2Format == SdhciAdma2Format.Address32 ? _regs.Read(S.AdmaSystemAddress) : ReadAdmaAddress64();
         var state = (adma & 3) switch

@@ -42,7 +42,7 @@ public sealed partial class SdhciHost<TBus>
                 if (TakeLatched(wanted) is var late and not I.None)
                     return late;
 
-                var present = (uint)_regs.Read(S.PresentState);
+                var present = _regs.Read(S.PresentState);
                 throw new SdhciException(SdhciError.Timeout,
                     $"{context}: no {what} within {Format(timeout)} (interrupt status seen 0x{(uint)_latched:x8}, Present State 0x{present:x8}). " +
                     "The controller raised no interrupt for it: check that the interrupt is wired and unmasked, or try polling (--poll).",

@@ -7,7 +7,7 @@ namespace Sdhci.Probe.Sdhci;
 /// <content>The SDMA data phase: one address, and the next one at every buffer boundary.</content>
 public sealed partial class SdhciHost<TBus>
 {
-    private const int SdmaBoundaryField = 7;
+    private const byte SdmaBoundaryField = 7;
 
     /// <summary>Whether SDMA takes 64-bit addresses: only in version 4 mode with 64-bit addressing.</summary>
     private bool Sdma64 => Adma2Format == SdhciAdma2Format.Address64V4;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Vfio.Platform.Mmio;
 using static Sdhci.Probe.Sdhci.SdhciHost;
 using I = Sdhci.Probe.Sdhci.SdhciInterrupt;
-using R = Sdhci.Probe.Sdhci.SdhciRegisters;
 using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Sdhci;
@@ -90,14 +89,14 @@ public sealed partial class SdhciHost<TBus> : ISdhciHost
     public SdhciCapabilities Capabilities { get; }
 
     /// <summary>Whether Present State (0x24) says a card is inserted.</summary>
-    public bool CardPresent => R.PresentStateFields.CardInserted.IsSet(_regs.Read(S.PresentState));
+    public bool CardPresent => S.CardInserted.Get(_regs.Read(S.PresentState));
 
     /// <summary>
     /// Whether the slot's write-protect switch marks the card read-only: Present State (0x24) bit 19,
     /// Write Protect Switch Pin Level, reads 0. This is how Linux's <c>sdhci_get_ro</c> reads it on hosts
     /// without a <c>get_ro</c> callback, a write-protect GPIO or the inverted-write-protect quirk.
     /// </summary>
-    public bool WriteProtectSwitchSet => !R.PresentStateFields.WriteProtectPinLevel.IsSet(_regs.Read(S.PresentState));
+    public bool WriteProtectSwitchSet => !S.WriteProtectPinLevel.Get(_regs.Read(S.PresentState));
 
     /// <summary>
     /// Brings the controller to identification state: Software Reset For All, interrupts enabled,
@@ -119,9 +118,7 @@ public sealed partial class SdhciHost<TBus> : ISdhciHost
         if (Version4Mode)
         {
             // Version 4 mode before anything else uses DMA (SD Host Controller 4.10, 3.2.2); the reset cleared it.
-            var control2 = R.HostControl2Fields.HostVersion4Enable.Insert(_regs.Read(S.HostControl2), 1);
-            control2 = R.HostControl2Fields.Addressing64Bit.Insert(control2, Adma2Format == SdhciAdma2Format.Address64V4 ? 1UL : 0);
-            _regs.Write(S.HostControl2, (ushort)control2);
+            _regs.Modify(S.HostControl2, S.HostVersion4Enable, true, S.Addressing64Bit, Adma2Format == SdhciAdma2Format.Address64V4);
         }
 
         EnableInterrupts();
@@ -213,8 +210,8 @@ public sealed partial class SdhciHost<TBus> : ISdhciHost
                 sdmaAddress = PrepareData(context, data);
 
             _regs.Write(S.Argument, (uint)argument);
-            _regs.Write(S.TransferMode, (ushort)(data is null ? 0 : TransferModeFor(data)));
-            _regs.Write(S.Command, (ushort)(CommandFor(context.Index, responseType, data is not null)));
+            _regs.Write(S.TransferMode, data is null ? (ushort)0 : TransferModeFor(data));
+            _regs.Write(S.Command, CommandFor(context.Index, responseType, data is not null));
 
             WaitFor(context, I.CommandComplete, Options.CommandTimeout, "Command Complete");
             var response = ReadResponse(responseType);
@@ -222,7 +219,7 @@ public sealed partial class SdhciHost<TBus> : ISdhciHost
             {
                 RunDataPhase(context, data, sdmaAddress);
                 if (data.BlockCount > 1 && data.AutoCmd12)
-                    response = response with { AutoCommandResponse = (uint)_regs.Read(S.Response3) };
+                    response = response with { AutoCommandResponse = _regs.Read(S.Response3) };
             }
             else if (responseType == SdResponseType.R1b)
             {
@@ -241,58 +238,58 @@ public sealed partial class SdhciHost<TBus> : ISdhciHost
 
     private void WaitForLinesFree(Context context, bool usesDat)
     {
-        var inhibit = R.PresentStateFields.CommandInhibitCmd.Mask | (usesDat ? R.PresentStateFields.CommandInhibitDat.Mask : 0);
+        var inhibit = (uint)(S.CommandInhibitCmd.Mask | (usesDat ? S.CommandInhibitDat.Mask : 0));
         var timeout = usesDat ? Options.DataTimeout : Options.CommandTimeout;
         if (PollUntil(() => (_regs.Read(S.PresentState) & inhibit) == 0, timeout))
             return;
-        var present = (uint)_regs.Read(S.PresentState);
-        var line = R.PresentStateFields.CommandInhibitCmd.IsSet(present) ? "CMD" : "DAT";
+        var present = _regs.Read(S.PresentState);
+        var line = S.CommandInhibitCmd.Get(present) ? "CMD" : "DAT";
         throw new SdhciException(SdhciError.LineBusy,
             $"{context}: Command Inhibit ({line}) stayed set for {Format(timeout)} (Present State 0x{present:x8}): the previous command or transfer never ended. Reset the controller.",
             context.Index, context.Application);
     }
 
-    private static ulong TransferModeFor(SdhciDataTransfer data)
+    private static ushort TransferModeFor(SdhciDataTransfer data)
     {
-        ulong mode = R.TransferModeFields.BlockCountEnable.Insert(0, 1);
+        var mode = S.BlockCountEnable.With(0u, true);
         if (data.Direction == SdhciTransferDirection.Read)
-            mode = R.TransferModeFields.DataTransferDirection.Insert(mode, 1);
+            mode = S.DataTransferDirection.With(mode, true);
         if (data.BlockCount > 1)
         {
-            mode = R.TransferModeFields.MultiBlockSelect.Insert(mode, 1);
+            mode = S.MultiBlockSelect.With(mode, true);
             if (data.AutoCmd12)
-                mode = R.TransferModeFields.AutoCmdEnable.Insert(mode, 1);
+                mode = S.AutoCmdEnable.With(mode, (byte)1); // Auto CMD12
         }
 
         if (data.Mode != SdhciTransferMode.Pio)
-            mode = R.TransferModeFields.DmaEnable.Insert(mode, 1);
-        return mode;
+            mode = S.DmaEnable.With(mode, true);
+        return (ushort)mode;
     }
 
-    private static ulong CommandFor(int index, SdResponseType type, bool data)
+    private static ushort CommandFor(int index, SdResponseType type, bool data)
     {
-        ulong command = R.CommandFields.CommandIndex.Insert(0, (ulong)index);
-        command = R.CommandFields.ResponseTypeSelect.Insert(command, type switch
+        var command = S.CommandIndex.With(0u, (byte)index);
+        command = S.ResponseTypeSelect.With(command, type switch
         {
-            SdResponseType.None => 0UL,
-            SdResponseType.R2 => 1UL,
-            SdResponseType.R1b => 3UL,
-            _ => 2UL,
+            SdResponseType.None => (byte)0,
+            SdResponseType.R2 => (byte)1,
+            SdResponseType.R1b => (byte)3,
+            _ => (byte)2,
         });
         if (type is SdResponseType.R1 or SdResponseType.R1b or SdResponseType.R2 or SdResponseType.R6 or SdResponseType.R7)
-            command = R.CommandFields.CommandCrcCheckEnable.Insert(command, 1);
+            command = S.CommandCrcCheckEnable.With(command, true);
         if (type is SdResponseType.R1 or SdResponseType.R1b or SdResponseType.R6 or SdResponseType.R7)
-            command = R.CommandFields.CommandIndexCheckEnable.Insert(command, 1);
+            command = S.CommandIndexCheckEnable.With(command, true);
         if (data)
-            command = R.CommandFields.DataPresentSelect.Insert(command, 1);
-        return command;
+            command = S.DataPresentSelect.With(command, true);
+        return (ushort)command;
     }
 
     private SdResponse ReadResponse(SdResponseType type) => type switch
     {
         SdResponseType.None => new SdResponse(type, 0, 0, 0, 0),
-        SdResponseType.R2 => new SdResponse(type, (uint)_regs.Read(S.Response0), (uint)_regs.Read(S.Response1), (uint)_regs.Read(S.Response2), (uint)_regs.Read(S.Response3)),
-        _ => new SdResponse(type, (uint)_regs.Read(S.Response0), 0, 0, 0),
+        SdResponseType.R2 => new SdResponse(type, _regs.Read(S.Response0), _regs.Read(S.Response1), _regs.Read(S.Response2), _regs.Read(S.Response3)),
+        _ => new SdResponse(type, _regs.Read(S.Response0), 0, 0, 0),
     };
 
     /// <summary>Capabilities (0x40 and 0x44) as the 64-bit value the specification describes: two 32-bit reads, low half first.</summary>

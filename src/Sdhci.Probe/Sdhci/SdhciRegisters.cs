@@ -64,11 +64,11 @@ public static class SdhciRegisters
     public static class BlockSizeFields
     {
         /// <summary>Bits 11:0: bytes per block, 1 to 2048.</summary>
-        public static readonly SdhciField TransferBlockSize = Custom(0, 12, "Transfer Block Size",
+        public static readonly SdhciField TransferBlockSize = Custom(S.TransferBlockSize, "Transfer Block Size",
             static (v, _) => Invariant($"{v} bytes"));
 
         /// <summary>Bits 14:12: SDMA stops at every 4 KiB × 2^N boundary so the driver can move the address.</summary>
-        public static readonly SdhciField SdmaBufferBoundary = Custom(12, 3, "SDMA Buffer Boundary",
+        public static readonly SdhciField SdmaBufferBoundary = Custom(S.SdmaBufferBoundary, "SDMA Buffer Boundary",
             static (v, _) => Invariant($"{4 << (int)v} KiB"));
     }
 
@@ -88,21 +88,21 @@ public static class SdhciRegisters
     public static class TransferModeFields
     {
         /// <summary>Bit 0: move the data by DMA (SDMA or ADMA, as Host Control 1 selects).</summary>
-        public static readonly SdhciField DmaEnable = Flag(0, "DMA Enable");
+        public static readonly SdhciField DmaEnable = Flag(S.DmaEnable, "DMA Enable");
 
         /// <summary>Bit 1: count blocks down in the Block Count register.</summary>
-        public static readonly SdhciField BlockCountEnable = Flag(1, "Block Count Enable");
+        public static readonly SdhciField BlockCountEnable = Flag(S.BlockCountEnable, "Block Count Enable");
 
         /// <summary>Bits 3:2: send CMD12 after, or CMD23 before, a multi-block transfer.</summary>
-        public static readonly SdhciField AutoCmdEnable = Choice(2, 2, "Auto CMD Enable",
+        public static readonly SdhciField AutoCmdEnable = Choice(S.AutoCmdEnable, "Auto CMD Enable",
             "disabled", "Auto CMD12", "Auto CMD23");
 
         /// <summary>Bit 4: read (card to host) when set.</summary>
-        public static readonly SdhciField DataTransferDirection = Flag(4, "Data Transfer Direction Select",
+        public static readonly SdhciField DataTransferDirection = Flag(S.DataTransferDirection, "Data Transfer Direction Select",
             "read (card to host)", "write (host to card)");
 
         /// <summary>Bit 5: multiple blocks when set.</summary>
-        public static readonly SdhciField MultiBlockSelect = Flag(5, "Multi / Single Block Select",
+        public static readonly SdhciField MultiBlockSelect = Flag(S.MultiBlockSelect, "Multi / Single Block Select",
             "multiple blocks", "single block");
     }
 
@@ -115,24 +115,24 @@ public static class SdhciRegisters
     public static class CommandFields
     {
         /// <summary>Bits 1:0: response length, and whether the card signals busy after it.</summary>
-        public static readonly SdhciField ResponseTypeSelect = Choice(0, 2, "Response Type Select",
+        public static readonly SdhciField ResponseTypeSelect = Choice(S.ResponseTypeSelect, "Response Type Select",
             "no response", "136-bit (R2)", "48-bit (R1, R3, R6, R7)", "48-bit with busy (R1b)");
 
         /// <summary>Bit 3: check the response's CRC7.</summary>
-        public static readonly SdhciField CommandCrcCheckEnable = Flag(3, "Command CRC Check Enable");
+        public static readonly SdhciField CommandCrcCheckEnable = Flag(S.CommandCrcCheckEnable, "Command CRC Check Enable");
 
         /// <summary>Bit 4: check that the response echoes the command index.</summary>
-        public static readonly SdhciField CommandIndexCheckEnable = Flag(4, "Command Index Check Enable");
+        public static readonly SdhciField CommandIndexCheckEnable = Flag(S.CommandIndexCheckEnable, "Command Index Check Enable");
 
         /// <summary>Bit 5: the command moves data on the DAT lines.</summary>
-        public static readonly SdhciField DataPresentSelect = Flag(5, "Data Present Select");
+        public static readonly SdhciField DataPresentSelect = Flag(S.DataPresentSelect, "Data Present Select");
 
         /// <summary>Bits 7:6: normal, or the SDIO suspend/resume/abort commands.</summary>
         public static readonly SdhciField CommandType = Choice(6, 2, "Command Type",
             "normal", "suspend", "resume", "abort");
 
         /// <summary>Bits 13:8: the command number (CMD0 to CMD63).</summary>
-        public static readonly SdhciField CommandIndex = Custom(8, 6, "Command Index",
+        public static readonly SdhciField CommandIndex = Custom(S.CommandIndex, "Command Index",
             static (v, _) => Invariant($"CMD{v}"));
     }
 
@@ -167,10 +167,10 @@ public static class SdhciRegisters
     public static class PresentStateFields
     {
         /// <summary>Bit 0: a command is in flight; the Command register may not be written.</summary>
-        public static readonly SdhciField CommandInhibitCmd = Flag(0, "Command Inhibit (CMD)");
+        public static readonly SdhciField CommandInhibitCmd = Flag(S.CommandInhibitCmd, "Command Inhibit (CMD)");
 
         /// <summary>Bit 1: the DAT lines are busy; no command that uses them may be issued.</summary>
-        public static readonly SdhciField CommandInhibitDat = Flag(1, "Command Inhibit (DAT)");
+        public static readonly SdhciField CommandInhibitDat = Flag(S.CommandInhibitDat, "Command Inhibit (DAT)");
 
         /// <summary>Bit 2: a transfer or busy signal occupies the DAT lines.</summary>
         public static readonly SdhciField DatLineActive = Flag(2, "DAT Line Active");
@@ -191,7 +191,7 @@ public static class SdhciRegisters
         public static readonly SdhciField BufferReadEnable = Flag(11, "Buffer Read Enable");
 
         /// <summary>Bit 16: a card is inserted (debounced).</summary>
-        public static readonly SdhciField CardInserted = Flag(16, "Card Inserted");
+        public static readonly SdhciField CardInserted = Flag(S.CardInserted, "Card Inserted");
 
         /// <summary>Bit 17: card detection has settled; <see cref="CardInserted"/> can be trusted.</summary>
         public static readonly SdhciField CardStateStable = Flag(17, "Card State Stable");
@@ -200,11 +200,11 @@ public static class SdhciRegisters
         public static readonly SdhciField CardDetectPinLevel = Flag(18, "Card Detect Pin Level", "card present", "no card");
 
         /// <summary>Bit 19: the write protect switch: set means writes are allowed.</summary>
-        public static readonly SdhciField WriteProtectPinLevel = Flag(19, "Write Protect Switch Pin Level",
+        public static readonly SdhciField WriteProtectPinLevel = Flag(S.WriteProtectPinLevel, "Write Protect Switch Pin Level",
             "write enabled", "write protected");
 
         /// <summary>Bits 23:20: DAT[3:0] line levels; DAT0 low means the card is busy.</summary>
-        public static readonly SdhciField DatLineSignalLevel = Custom(20, 4, "DAT[3:0] Line Signal Level",
+        public static readonly SdhciField DatLineSignalLevel = Custom(S.DatLineSignalLevel, "DAT[3:0] Line Signal Level",
             static (v, _) => Invariant($"DAT3..0 = {Convert.ToString((int)v, 2).PadLeft(4, '0')}{((v & 1) == 0 ? " (DAT0 low: card busy)" : "")}"));
 
         /// <summary>Bit 24: CMD line level.</summary>
@@ -224,17 +224,17 @@ public static class SdhciRegisters
         public static readonly SdhciField LedControl = Flag(0, "LED Control", "on", "off");
 
         /// <summary>Bit 1: 4-bit bus when set, 1-bit when clear (unless bit 5 selects 8-bit).</summary>
-        public static readonly SdhciField DataTransferWidth = Flag(1, "Data Transfer Width", "4-bit", "1-bit");
+        public static readonly SdhciField DataTransferWidth = Flag(S.DataTransferWidth, "Data Transfer Width", "4-bit", "1-bit");
 
         /// <summary>Bit 2: drive the bus on the rising clock edge (high speed, up to 50 MHz).</summary>
-        public static readonly SdhciField HighSpeedEnable = Flag(2, "High Speed Enable");
+        public static readonly SdhciField HighSpeedEnable = Flag(S.HighSpeedEnable, "High Speed Enable");
 
         /// <summary>Bits 4:3: which DMA engine <see cref="TransferModeFields.DmaEnable"/> starts.</summary>
-        public static readonly SdhciField DmaSelect = Choice(3, 2, "DMA Select",
+        public static readonly SdhciField DmaSelect = Choice(S.DmaSelect, "DMA Select",
             "SDMA", "32-bit ADMA1 (2.00 only)", "32-bit ADMA2", "64-bit ADMA2");
 
         /// <summary>Bit 5: 8-bit bus (embedded devices).</summary>
-        public static readonly SdhciField ExtendedDataTransferWidth = Flag(5, "Extended Data Transfer Width", "8-bit", "as bit 1 says");
+        public static readonly SdhciField ExtendedDataTransferWidth = Flag(S.ExtendedDataTransferWidth, "Extended Data Transfer Width", "8-bit", "as bit 1 says");
 
         /// <summary>Bit 6: the card detect level to fake when bit 7 is set.</summary>
         public static readonly SdhciField CardDetectTestLevel = Flag(6, "Card Detect Test Level", "card inserted", "no card");
@@ -252,10 +252,10 @@ public static class SdhciRegisters
     public static class PowerControlFields
     {
         /// <summary>Bit 0: power to the card.</summary>
-        public static readonly SdhciField SdBusPower = Flag(0, "SD Bus Power", "on", "off");
+        public static readonly SdhciField SdBusPower = Flag(S.SdBusPower, "SD Bus Power", "on", "off");
 
         /// <summary>Bits 3:1: 7 = 3.3 V, 6 = 3.0 V, 5 = 1.8 V.</summary>
-        public static readonly SdhciField SdBusVoltageSelect = Choice(1, 3, "SD Bus Voltage Select",
+        public static readonly SdhciField SdBusVoltageSelect = Choice(S.SdBusVoltageSelect, "SD Bus Voltage Select",
             "none", "", "", "", "", "1.8 V", "3.0 V", "3.3 V");
     }
 
@@ -279,13 +279,13 @@ public static class SdhciRegisters
     public static class ClockControlFields
     {
         /// <summary>Bit 0: run the internal clock (needed before anything else works).</summary>
-        public static readonly SdhciField InternalClockEnable = Flag(0, "Internal Clock Enable");
+        public static readonly SdhciField InternalClockEnable = Flag(S.InternalClockEnable, "Internal Clock Enable");
 
         /// <summary>Bit 1: the internal clock has settled; wait for it before enabling the SD clock.</summary>
-        public static readonly SdhciField InternalClockStable = Flag(1, "Internal Clock Stable");
+        public static readonly SdhciField InternalClockStable = Flag(S.InternalClockStable, "Internal Clock Stable");
 
         /// <summary>Bit 2: drive SDCLK to the card.</summary>
-        public static readonly SdhciField SdClockEnable = Flag(2, "SD Clock Enable");
+        public static readonly SdhciField SdClockEnable = Flag(S.SdClockEnable, "SD Clock Enable");
 
         /// <summary>Bit 3 (4.10): PLL Enable, for controllers whose clock comes from a PLL.</summary>
         public static readonly SdhciField PllEnable = Flag(3, "PLL Enable (4.10)");
@@ -403,30 +403,30 @@ public static class SdhciRegisters
     public static class HostControl2Fields
     {
         /// <summary>Bits 2:0: bus speed mode; 5 is the kernel's non-standard HS400.</summary>
-        public static readonly SdhciField UhsModeSelect = Choice(0, 3, "UHS Mode Select",
+        public static readonly SdhciField UhsModeSelect = Choice(S.UhsModeSelect, "UHS Mode Select",
             "SDR12", "SDR25", "SDR50", "SDR104", "DDR50", "HS400 (vendor)");
 
         /// <summary>Bit 3: switch the bus signalling to 1.8 V.</summary>
-        public static readonly SdhciField SignalingEnable18V = Flag(3, "1.8V Signaling Enable");
+        public static readonly SdhciField SignalingEnable18V = Flag(S.SignalingEnable18V, "1.8V Signaling Enable");
 
         /// <summary>Bits 5:4: output driver type.</summary>
         public static readonly SdhciField DriverStrengthSelect = Choice(4, 2, "Driver Strength Select",
             "Type B", "Type A", "Type C", "Type D");
 
         /// <summary>Bit 6: tuning in progress (cleared by the controller when done).</summary>
-        public static readonly SdhciField ExecuteTuning = Flag(6, "Execute Tuning");
+        public static readonly SdhciField ExecuteTuning = Flag(S.ExecuteTuning, "Execute Tuning");
 
         /// <summary>Bit 7: sample with the tuned clock.</summary>
-        public static readonly SdhciField SamplingClockSelect = Flag(7, "Sampling Clock Select", "tuned clock", "fixed clock");
+        public static readonly SdhciField SamplingClockSelect = Flag(S.SamplingClockSelect, "Sampling Clock Select", "tuned clock", "fixed clock");
 
         /// <summary>Bit 11 (4.10): CMD23 Enable.</summary>
         public static readonly SdhciField Cmd23Enable = Flag(11, "CMD23 Enable (4.10)");
 
         /// <summary>Bit 12 (4.10): Host Version 4 Enable.</summary>
-        public static readonly SdhciField HostVersion4Enable = Flag(12, "Host Version 4 Enable (4.10)");
+        public static readonly SdhciField HostVersion4Enable = Flag(S.HostVersion4Enable, "Host Version 4 Enable (4.10)");
 
         /// <summary>Bit 13 (4.10): 64-bit Addressing in version 4 mode.</summary>
-        public static readonly SdhciField Addressing64Bit = Flag(13, "64-bit Addressing (4.10)");
+        public static readonly SdhciField Addressing64Bit = Flag(S.Addressing64Bit, "64-bit Addressing (4.10)");
 
         /// <summary>Bit 14: let the card interrupt arrive without an SD clock.</summary>
         public static readonly SdhciField AsynchronousInterruptEnable = Flag(14, "Asynchronous Interrupt Enable");

@@ -199,9 +199,11 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
             return _iommuInfo;
         }
 
-        var buffer = Structs.ToArray(new vfio_iommu_type1_info { argsz = Structs.Size<vfio_iommu_type1_info>() });
+        // Room for the usual capability chain on the stack; the kernel says when it needs more.
+        Span<byte> buffer = stackalloc byte[Structs.InfoStackSize];
         for (var attempt = 0; ; attempt++)
         {
+            buffer.Clear();
             System.Runtime.InteropServices.MemoryMarshal.Write(buffer, (uint)buffer.Length); // argsz
             var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_GET_INFO, buffer);
             if (result < 0)
@@ -209,7 +211,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
                 throw new VfioException("VFIO_IOMMU_GET_INFO", Options.ContainerPath, -result);
             }
 
-            var info = Structs.Read<vfio_iommu_type1_info>(buffer);
+            var info = Structs.Read<vfio_iommu_type1_info>(buffer, 0);
             if (info.argsz > buffer.Length && attempt == 0 && info.argsz <= 1 << 20)
             {
                 buffer = new byte[info.argsz];
@@ -232,7 +234,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
 
                 foreach (var capability in chain)
                 {
-                    var span = buffer.AsSpan(capability.Offset, capability.Length);
+                    var span = buffer.Slice(capability.Offset, capability.Length);
                     if (capability.Id == VfioUapi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && span.Length >= vfio_iommu_type1_info_cap_iova_range.iova_ranges_Offset)
                     {
                         var head = Structs.Read<vfio_iommu_type1_info_cap_iova_range>(span, 0);
@@ -279,7 +281,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
             iova = address,
             size = length,
         };
-        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_MAP_DMA, Structs.ToArray(map));
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_MAP_DMA, Structs.Bytes(ref map));
         if (result < 0)
         {
             if (iova is null)
@@ -320,12 +322,12 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         }
 
         // The flag wants IOVA 0 and size 0; the kernel writes back the bytes it unmapped.
-        var argument = Structs.ToArray(new vfio_iommu_type1_dma_unmap
+        var unmap = new vfio_iommu_type1_dma_unmap
         {
             argsz = Structs.Size<vfio_iommu_type1_dma_unmap>(),
             flags = (uint)VfioUapi.VFIO_DMA_UNMAP_FLAG_ALL,
-        });
-        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument);
+        };
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Structs.Bytes(ref unmap));
         if (result < 0)
         {
             throw new VfioException("VFIO_IOMMU_UNMAP_DMA(FLAG_ALL)", Options.ContainerPath, -result,
@@ -338,7 +340,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
             ForgetUnmapped(mapping);
         }
 
-        return Structs.Read<vfio_iommu_type1_dma_unmap>(argument).size;
+        return unmap.size;
     }
 
     private void ForgetUnmapped(DmaMapping mapping)
@@ -366,8 +368,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
         }
 
         var unmap = new vfio_iommu_type1_dma_unmap { argsz = Structs.Size<vfio_iommu_type1_dma_unmap>(), iova = mapping.Iova, size = (ulong)mapping.Length };
-        var argument = Structs.ToArray(unmap);
-        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument);
+        var result = _sys.Ioctl(_fd.Fd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Structs.Bytes(ref unmap));
         if (result < 0)
         {
             // The kernel still maps the buffer at that IOVA and the device can still reach it: keep the
@@ -378,7 +379,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
 
         // The kernel writes back how much it unmapped. Less than the mapping means part of the buffer may
         // still be reachable by the device, so the buffer must not be freed as if it were unmapped.
-        var unmapped = Structs.Read<vfio_iommu_type1_dma_unmap>(argument).size;
+        var unmapped = unmap.size;
         if (unmapped < (ulong)mapping.Length)
         {
             throw new VfioException("VFIO_IOMMU_UNMAP_DMA", $"{Options.ContainerPath}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", Errno.EIO,

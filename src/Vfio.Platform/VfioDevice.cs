@@ -90,7 +90,11 @@ public sealed class VfioDevice : IDisposable
     internal static VfioDevice Open(VfioGroup group, string name, int groupFd)
     {
         var sys = group.Sys;
-        var nameBytes = new byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        // The name as a C string (zero-terminated); device names are short, so on the stack.
+        var length = System.Text.Encoding.UTF8.GetByteCount(name) + 1;
+        Span<byte> nameBytes = length <= 256 ? stackalloc byte[256] : new byte[length];
+        nameBytes = nameBytes[..length];
+        nameBytes[^1] = 0;
         System.Text.Encoding.UTF8.GetBytes(name, nameBytes);
         var fd = sys.Ioctl(groupFd, VfioUapi.VFIO_GROUP_GET_DEVICE_FD, nameBytes);
         if (fd < 0)
@@ -109,9 +113,8 @@ public sealed class VfioDevice : IDisposable
         var fd = handle.Fd;
         try
         {
-            var argument = Structs.ToArray(new vfio_device_info { argsz = Structs.Size<vfio_device_info>() });
-            var result = sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_GET_INFO, argument);
-            var info = Structs.Read<vfio_device_info>(argument);
+            var info = new vfio_device_info { argsz = Structs.Size<vfio_device_info>() };
+            var result = sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_GET_INFO, Structs.Bytes(ref info));
             if (result < 0)
             {
                 throw new VfioException("VFIO_DEVICE_GET_INFO", name, -result);
@@ -137,11 +140,13 @@ public sealed class VfioDevice : IDisposable
         }
 
         var size = (int)Structs.Size<vfio_region_info>();
-        var buffer = new byte[size];
+        // Room for the usual capability chain on the stack; the kernel says when it needs more.
+        Span<byte> buffer = stackalloc byte[Structs.InfoStackSize];
         for (var attempt = 0; ; attempt++)
         {
+            buffer.Clear();
             var header = new vfio_region_info { argsz = (uint)buffer.Length, index = (uint)index };
-            Structs.Bytes(ref header).CopyTo(buffer.AsSpan());
+            Structs.Bytes(ref header).CopyTo(buffer);
             var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_REGION_INFO, buffer);
             if (result < 0)
             {
@@ -164,11 +169,11 @@ public sealed class VfioDevice : IDisposable
             (uint, uint)? type = null;
             foreach (var capability in capabilities)
             {
-                var span = buffer.AsSpan(capability.Offset, capability.Length);
+                var span = buffer.Slice(capability.Offset, capability.Length);
                 if (capability.Id == VfioUapi.VFIO_REGION_INFO_CAP_SPARSE_MMAP && span.Length >= vfio_region_info_cap_sparse_mmap.areas_Offset)
                 {
                     var head = Structs.Read<vfio_region_info_cap_sparse_mmap>(span, 0);
-                    var areas = vfio_region_info_cap_sparse_mmap.areas(span.ToArray(), (int)Math.Min(head.nr_areas, (uint)((span.Length - vfio_region_info_cap_sparse_mmap.areas_Offset) / (int)Structs.Size<vfio_region_sparse_mmap_area>())));
+                    var areas = vfio_region_info_cap_sparse_mmap.areas(span, (int)Math.Min(head.nr_areas, (uint)((span.Length - vfio_region_info_cap_sparse_mmap.areas_Offset) / (int)Structs.Size<vfio_region_sparse_mmap_area>())));
                     sparse = [.. areas.ToArray().Select(a => new VfioSparseArea(a.offset, a.size))];
                 }
                 else if (capability.Id == VfioUapi.VFIO_REGION_INFO_CAP_TYPE && span.Length >= (int)Structs.Size<vfio_region_info_cap_type>())
@@ -182,7 +187,7 @@ public sealed class VfioDevice : IDisposable
         }
     }
 
-    private List<VfioCapability> ParseChain(byte[] buffer, uint first, int fixedSize)
+    private List<VfioCapability> ParseChain(ReadOnlySpan<byte> buffer, uint first, int fixedSize)
     {
         try
         {
@@ -222,9 +227,8 @@ public sealed class VfioDevice : IDisposable
             throw new VfioException("VFIO_DEVICE_GET_IRQ_INFO", Name, Errno.EINVAL, $"IRQ index {index} is out of range: the device has {IrqCount} IRQ index(es).");
         }
 
-        var argument = Structs.ToArray(new vfio_irq_info { argsz = Structs.Size<vfio_irq_info>(), index = (uint)index });
-        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_IRQ_INFO, argument);
-        var info = Structs.Read<vfio_irq_info>(argument);
+        var info = new vfio_irq_info { argsz = Structs.Size<vfio_irq_info>(), index = (uint)index };
+        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_GET_IRQ_INFO, Structs.Bytes(ref info));
         return result < 0
             ? throw new VfioException($"VFIO_DEVICE_GET_IRQ_INFO({index})", Name, -result,
                 IsPci && index == VfioUapi.VFIO_PCI_ERR_IRQ_INDEX && -result == Errno.EINVAL ? "IRQ index 3 is PCIe error reporting; this is not a PCI Express device." : null)
@@ -284,14 +288,15 @@ public sealed class VfioDevice : IDisposable
         return interrupts;
     }
 
-    /// <summary>Sends a <c>VFIO_DEVICE_SET_IRQS</c> request with optional eventfd data.</summary>
-    internal int SetIrqs(uint flags, int index, int start, int count, ReadOnlySpan<int> eventFds) =>
-        SetIrqs(new byte[vfio_irq_set.data_Offset + (eventFds.Length * sizeof(int))], flags, index, start, count, eventFds);
-
-    /// <summary>The same into a caller's array of exactly the right size, so unmasking allocates nothing.</summary>
-    internal int SetIrqs(byte[] buffer, uint flags, int index, int start, int count, ReadOnlySpan<int> eventFds)
+    /// <summary>Sends a <c>VFIO_DEVICE_SET_IRQS</c> request with optional eventfd data, built on the stack
+    /// (the heap only past 64 eventfds): mask, unmask and trigger allocate nothing.</summary>
+    internal int SetIrqs(uint flags, int index, int start, int count, ReadOnlySpan<int> eventFds)
     {
-        var set = new vfio_irq_set { argsz = (uint)buffer.Length, flags = flags, index = (uint)index, start = (uint)start, count = (uint)count };
+        const int StackFds = 64;
+        var length = vfio_irq_set.data_Offset + (eventFds.Length * sizeof(int));
+        Span<byte> buffer = eventFds.Length <= StackFds ? stackalloc byte[vfio_irq_set.data_Offset + (StackFds * sizeof(int))] : new byte[length];
+        buffer = buffer[..length];
+        var set = new vfio_irq_set { argsz = (uint)length, flags = flags, index = (uint)index, start = (uint)start, count = (uint)count };
         Structs.Bytes(ref set)[..vfio_irq_set.data_Offset].CopyTo(buffer);
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(eventFds).CopyTo(vfio_irq_set.data(buffer, eventFds.Length * sizeof(int)));
         return Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_SET_IRQS, buffer);

@@ -78,9 +78,8 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
 
     private void CheckViableAndAttach()
     {
-        var argument = Structs.ToArray(new vfio_group_status { argsz = Structs.Size<vfio_group_status>() });
-        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_GET_STATUS, argument);
-        var status = Structs.Read<vfio_group_status>(argument);
+        var status = new vfio_group_status { argsz = Structs.Size<vfio_group_status>() };
+        var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_GET_STATUS, Structs.Bytes(ref status));
         if (result < 0)
         {
             throw new VfioException("VFIO_GROUP_GET_STATUS", Path, -result);
@@ -92,7 +91,8 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
                 $"The group is not viable: every device in it must be bound to a VFIO driver or to none. {DescribeMembers()}");
         }
 
-        result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_SET_CONTAINER, Structs.ToArray(_container.Fd.Fd));
+        var containerFd = _container.Fd.Fd;
+        result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_GROUP_SET_CONTAINER, Structs.Bytes(ref containerFd));
         if (result < 0)
         {
             throw new VfioException("VFIO_GROUP_SET_CONTAINER", Path, -result);
@@ -138,14 +138,14 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
     /// (<c>VFIO_GROUP_GET_STATUS</c>). The caller closes <paramref name="fd"/> when this throws.</summary>
     internal static VfioGroup Adopt(VfioContainer container, KernelFd fd, string path, bool isNoIommu)
     {
-        var argument = Structs.ToArray(new vfio_group_status { argsz = Structs.Size<vfio_group_status>() });
-        var result = container.Sys.Ioctl(fd.Fd, VfioUapi.VFIO_GROUP_GET_STATUS, argument);
+        var status = new vfio_group_status { argsz = Structs.Size<vfio_group_status>() };
+        var result = container.Sys.Ioctl(fd.Fd, VfioUapi.VFIO_GROUP_GET_STATUS, Structs.Bytes(ref status));
         if (result < 0)
         {
             throw new VfioException("VFIO_GROUP_GET_STATUS", path, -result, "The descriptor received as the group is not a VFIO group.");
         }
 
-        var flags = Structs.Read<vfio_group_status>(argument).flags;
+        var flags = status.flags;
         if ((flags & VfioUapi.VFIO_GROUP_FLAGS_VIABLE) == 0 || (flags & VfioUapi.VFIO_GROUP_FLAGS_CONTAINER_SET) == 0)
         {
             throw new VfioException("VFIO_GROUP_GET_STATUS", path, Errno.EPROTO,

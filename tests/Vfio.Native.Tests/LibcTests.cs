@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Xunit;
 
 namespace Vfio.Native.Tests;
@@ -93,6 +94,21 @@ public sealed class LibcTests
         Assert.Equal(2, vfio_iommu_type1_info_cap_iova_range.iova_ranges(new byte[16 + 32], 2).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => vfio_irq_set.data(buffer, 9));
         Assert.Throws<ArgumentOutOfRangeException>(() => vfio_irq_set.data(buffer, -1));
+    }
+
+    [Fact]
+    public void An_ioctl_with_a_second_buffer_writes_its_address_into_the_argument()
+    {
+        Assert.Equal(iommu_ioas_iova_ranges.AllowedIovasOffset, Marshal.OffsetOf<iommu_ioas_iova_ranges>(nameof(iommu_ioas_iova_ranges.allowed_iovas)).ToInt32());
+        var argument = new byte[32];
+        var ranges = GC.AllocateArray<byte>(64, pinned: true); // pinned, so its address is the one the call saw
+
+        Assert.Equal(-1, Libc.ioctl(-1, 0, argument, iommu_ioas_iova_ranges.AllowedIovasOffset, ranges));
+
+        Assert.Equal(Errno.EBADF, Marshal.GetLastPInvokeError());
+        Assert.Equal((ulong)Marshal.UnsafeAddrOfPinnedArrayElement(ranges, 0), BitConverter.ToUInt64(argument, iommu_ioas_iova_ranges.AllowedIovasOffset));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Libc.ioctl(-1, 0, argument, 25, ranges));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Libc.ioctl(-1, 0, argument, -1, ranges));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Iommufd;
@@ -23,22 +22,22 @@ public sealed class ConformanceFixTests
         container.OpenGroup("/dev/vfio/7");
 
         Assert.Equal(VfioIommuType.Type1, container.IommuType);
-        kernel.Sys.Received(1).Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_SET_IOMMU, (nuint)VfioUapi.VFIO_TYPE1_IOMMU);
-        kernel.Sys.DidNotReceive().Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_SET_IOMMU, (nuint)VfioUapi.VFIO_TYPE1v2_IOMMU);
+        Assert.Equal(1, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_SET_IOMMU, (nuint)VfioUapi.VFIO_TYPE1_IOMMU));
+        Assert.Equal(0, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_SET_IOMMU, (nuint)VfioUapi.VFIO_TYPE1v2_IOMMU));
     }
 
     [Fact]
     public void A_back_end_the_kernel_lacks_fails_with_ENODEV_and_leaves_no_descriptor()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_CHECK_EXTENSION, (nuint)VfioUapi.VFIO_TYPE1v2_IOMMU).Returns(0);
+        kernel.Sys.OnIoctlValue(FakeKernel.ContainerFd, VfioUapi.VFIO_CHECK_EXTENSION, (nuint)VfioUapi.VFIO_TYPE1v2_IOMMU, 0);
         var container = VfioContainer.Open(kernel.Sys, new VfioContainerOptions { IommuType = VfioIommuType.Type1v2 });
 
         var error = Assert.Throws<VfioException>(() => container.OpenGroup("/dev/vfio/7"));
 
         Assert.Equal("ENODEV", error.ErrnoName);
         Assert.Contains("Type1v2", error.Message, StringComparison.Ordinal);
-        kernel.Sys.DidNotReceive().Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_SET_IOMMU, Arg.Any<nuint>());
+        Assert.Equal(0, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_SET_IOMMU));
         container.Dispose();
         Assert.Equal(0, kernel.OpenDescriptors);
     }
@@ -58,14 +57,14 @@ public sealed class ConformanceFixTests
     public void A_type1_unmap_that_unmapped_less_than_the_mapping_keeps_the_buffer()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, 0);
         var written = new Queue<ulong>([Page, 2 * Page]); // first only half, then all of it
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(call =>
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument =>
         {
-            var unmap = Structs.Read<vfio_iommu_type1_dma_unmap>(call.Arg<byte[]>());
+            var unmap = Structs.Read<vfio_iommu_type1_dma_unmap>(argument, 0);
             unmap.size = written.Dequeue();
-            Structs.Bytes(ref unmap).CopyTo(call.Arg<byte[]>());
+            Structs.Bytes(ref unmap).CopyTo(argument);
             return 0;
         });
         using var container = kernel.OpenContainer();
@@ -90,11 +89,11 @@ public sealed class ConformanceFixTests
     {
         const int IommuFd = FakeIommufd.Fd;
         var sys = FakeIommufd.Syscalls();
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(call =>
+        sys.OnIoctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, argument =>
         {
-            var unmap = Structs.Read<iommu_ioas_unmap>(call.Arg<byte[]>());
+            var unmap = Structs.Read<iommu_ioas_unmap>(argument, 0);
             unmap.length = 0;
-            Structs.Bytes(ref unmap).CopyTo(call.Arg<byte[]>());
+            Structs.Bytes(ref unmap).CopyTo(argument);
             return 0;
         });
         using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());

@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
@@ -74,15 +73,15 @@ public sealed class DmaTests
     {
         var kernel = new FakeKernel();
         var maps = new List<vfio_iommu_type1_dma_map>();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(call =>
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, argument =>
         {
             var info = new vfio_iommu_type1_info { argsz = 24, flags = VfioUapi.VFIO_IOMMU_INFO_PGSIZES, iova_pgsizes = 0x40201000 };
-            Structs.Bytes(ref info).CopyTo(call.Arg<byte[]>());
+            Structs.Bytes(ref info).CopyTo(argument);
             return 0;
         });
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(call =>
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, argument =>
         {
-            maps.Add(Structs.Read<vfio_iommu_type1_dma_map>(call.Arg<byte[]>()));
+            maps.Add(Structs.Read<vfio_iommu_type1_dma_map>(argument, 0));
             return 0;
         });
         using var container = kernel.OpenContainer();
@@ -99,7 +98,7 @@ public sealed class DmaTests
         Assert.Equal(0x3000UL, maps[0].size);
         Assert.Equal((uint)(VfioUapi.VFIO_DMA_MAP_FLAG_READ | VfioUapi.VFIO_DMA_MAP_FLAG_WRITE), maps[0].flags);
         Assert.Equal((uint)VfioUapi.VFIO_DMA_MAP_FLAG_READ, maps[1].flags);
-        kernel.Sys.Received(1).Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>());
+        Assert.Equal(1, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA));
         second.Dispose();
     }
 
@@ -107,7 +106,7 @@ public sealed class DmaTests
     public void DMA_in_no_IOMMU_mode_says_it_is_unavailable()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Open("/dev/vfio/noiommu-0", Arg.Any<int>()).Returns(FakeKernel.GroupFd);
+        kernel.Sys.OnOpen("/dev/vfio/noiommu-0", FakeKernel.GroupFd);
         using var container = kernel.OpenContainer(allowNoIommu: true);
         using var group = container.OpenGroup("/dev/vfio/noiommu-0");
         using var buffer = DmaBuffer.Allocate(4096);
@@ -116,15 +115,16 @@ public sealed class DmaTests
 
         Assert.Equal("EPERM", error.ErrnoName);
         Assert.Contains("unavailable in no-IOMMU mode", error.Message, StringComparison.Ordinal);
-        kernel.Sys.DidNotReceive().Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>());
+        Assert.Equal(0, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA));
     }
 
     [Fact]
     public void A_refused_mapping_gives_its_IOVA_back()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(-Errno.ENOMEM, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        var mapResults = new Queue<int>([-Errno.ENOMEM, 0]);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, _ => mapResults.Count > 1 ? mapResults.Dequeue() : mapResults.Peek());
         using var container = kernel.OpenContainer();
         using var group = container.OpenGroup("/dev/vfio/7");
         using var buffer = DmaBuffer.Allocate(4096);

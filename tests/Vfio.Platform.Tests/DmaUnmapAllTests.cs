@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Iommufd;
@@ -18,12 +17,12 @@ public sealed class DmaUnmapAllTests
     {
         var kernel = TypeOneKernel();
         var calls = new List<vfio_iommu_type1_dma_unmap>();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(call =>
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument =>
         {
-            var unmap = Structs.Read<vfio_iommu_type1_dma_unmap>(call.Arg<byte[]>());
+            var unmap = Structs.Read<vfio_iommu_type1_dma_unmap>(argument, 0);
             calls.Add(unmap);
             unmap.size = 3 * Page; // what the kernel had mapped
-            Structs.Bytes(ref unmap).CopyTo(call.Arg<byte[]>());
+            Structs.Bytes(ref unmap).CopyTo(argument);
             return 0;
         });
         using var container = kernel.OpenContainer();
@@ -56,11 +55,11 @@ public sealed class DmaUnmapAllTests
     public void Without_the_VFIO_UNMAP_ALL_extension_each_mapping_is_unmapped_on_its_own()
     {
         var kernel = TypeOneKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_CHECK_EXTENSION, (nuint)VfioUapi.VFIO_UNMAP_ALL).Returns(0);
+        kernel.Sys.OnIoctlValue(FakeKernel.ContainerFd, VfioUapi.VFIO_CHECK_EXTENSION, (nuint)VfioUapi.VFIO_UNMAP_ALL, 0);
         var flags = new List<uint>();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(call =>
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument =>
         {
-            var unmap = Structs.Read<vfio_iommu_type1_dma_unmap>(call.Arg<byte[]>());
+            var unmap = Structs.Read<vfio_iommu_type1_dma_unmap>(argument, 0);
             flags.Add(unmap.flags);
             return 0; // the size written back is the one asked
         });
@@ -81,7 +80,7 @@ public sealed class DmaUnmapAllTests
     public void A_refused_unmap_all_keeps_every_mapping_and_buffer()
     {
         var kernel = TypeOneKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(-Errno.EINVAL);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, -Errno.EINVAL);
         var container = kernel.OpenContainer();
         container.OpenGroup("/dev/vfio/7");
         var buffer = DmaBuffer.Allocate(Page);
@@ -102,14 +101,14 @@ public sealed class DmaUnmapAllTests
     public void A_no_IOMMU_container_has_nothing_to_unmap_all()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Open("/dev/vfio/noiommu-0", Arg.Any<int>()).Returns(FakeKernel.GroupFd);
+        kernel.Sys.OnOpen("/dev/vfio/noiommu-0", FakeKernel.GroupFd);
         using var container = kernel.OpenContainer(allowNoIommu: true);
         container.OpenGroup("/dev/vfio/noiommu-0");
 
         var error = Assert.Throws<VfioException>(() => container.UnmapAllDma());
 
         Assert.Equal("EPERM", error.ErrnoName);
-        kernel.Sys.DidNotReceive().Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>());
+        Assert.Equal(0, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA));
     }
 
     [Fact]
@@ -117,12 +116,12 @@ public sealed class DmaUnmapAllTests
     {
         var sys = IommufdSys();
         var calls = new List<iommu_ioas_unmap>();
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(call =>
+        sys.OnIoctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, argument =>
         {
-            var unmap = Structs.Read<iommu_ioas_unmap>(call.Arg<byte[]>());
+            var unmap = Structs.Read<iommu_ioas_unmap>(argument, 0);
             calls.Add(unmap);
             unmap.length = 2 * Page;
-            Structs.Bytes(ref unmap).CopyTo(call.Arg<byte[]>());
+            Structs.Bytes(ref unmap).CopyTo(argument);
             return 0;
         });
         using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
@@ -148,7 +147,7 @@ public sealed class DmaUnmapAllTests
     public void A_refused_IOAS_unmap_all_keeps_the_mappings()
     {
         var sys = IommufdSys();
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(-Errno.EBUSY);
+        sys.OnIoctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, -Errno.EBUSY);
         using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
         var space = iommufd.CreateAddressSpace();
         var buffer = DmaBuffer.Allocate(Page);
@@ -168,10 +167,10 @@ public sealed class DmaUnmapAllTests
     private static FakeKernel TypeOneKernel()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, 0);
         return kernel;
     }
 
-    private static ISyscalls IommufdSys() => FakeIommufd.Syscalls();
+    private static FakeSyscalls IommufdSys() => FakeIommufd.Syscalls();
 }

@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Iommufd;
@@ -19,11 +18,11 @@ public sealed class DmaUnmapFailureTests
         var kernel = new FakeKernel();
         var unmapResults = new Queue<int>([-Errno.EBUSY, 0]);
         var unmapped = new List<ulong>();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(call =>
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, argument =>
         {
-            unmapped.Add(Structs.Read<vfio_iommu_type1_dma_unmap>(call.Arg<byte[]>()).iova);
+            unmapped.Add(Structs.Read<vfio_iommu_type1_dma_unmap>(argument, 0).iova);
             return unmapResults.Count > 0 ? unmapResults.Dequeue() : 0;
         });
         using var container = kernel.OpenContainer();
@@ -68,10 +67,9 @@ public sealed class DmaUnmapFailureTests
     {
         var kernel = new FakeKernel();
         var unmapResults = new Queue<int>([-Errno.EINVAL, -Errno.EINVAL]);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>())
-            .Returns(_ => unmapResults.Count > 0 ? unmapResults.Dequeue() : 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, _ => unmapResults.Count > 0 ? unmapResults.Dequeue() : 0);
         var container = kernel.OpenContainer();
         container.OpenGroup("/dev/vfio/7");
         using var buffer = DmaBuffer.Allocate(Page);
@@ -80,11 +78,11 @@ public sealed class DmaUnmapFailureTests
 
         container.Dispose(); // retries (refused once more: the container's close drops the mapping in the kernel)
 
-        kernel.Sys.Received(2).Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>());
+        Assert.Equal(2, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA));
         Assert.Equal(0, kernel.OpenDescriptors);
 
         mapping.Dispose(); // after the close: nothing left to ask the kernel, the bookkeeping goes
-        kernel.Sys.Received(2).Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>());
+        Assert.Equal(2, kernel.Sys.IoctlCount(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA));
         buffer.Dispose();
         Assert.False(buffer.IsAllocated);
     }
@@ -93,9 +91,9 @@ public sealed class DmaUnmapFailureTests
     public void A_mapping_the_kernel_never_unmaps_is_dropped_with_the_container_and_its_memory_freed()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(-Errno.EINVAL);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, -Errno.EINVAL);
         var container = kernel.OpenContainer();
         container.OpenGroup("/dev/vfio/7");
         var buffer = DmaBuffer.Allocate(Page);
@@ -117,9 +115,9 @@ public sealed class DmaUnmapFailureTests
         var sys = FakeIommufd.Syscalls(IoasId);
         var unmapResults = new Queue<int>([-Errno.EBUSY, 0]);
         var unmapped = new List<ulong>();
-        sys.Ioctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, Arg.Any<byte[]>()).Returns(call =>
+        sys.OnIoctl(IommuFd, IommufdUapi.IOMMU_IOAS_UNMAP, argument =>
         {
-            unmapped.Add(Structs.Read<iommu_ioas_unmap>(call.Arg<byte[]>()).iova);
+            unmapped.Add(Structs.Read<iommu_ioas_unmap>(argument, 0).iova);
             return unmapResults.Count > 0 ? unmapResults.Dequeue() : 0;
         });
         using var iommufd = Iommufd.IommufdContext.Open(sys, new IommufdOptions());
@@ -148,9 +146,9 @@ public sealed class DmaUnmapFailureTests
     public void Disposing_a_mapped_buffer_never_throws_and_frees_it_with_the_last_mapping()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, Arg.Any<byte[]>()).Returns(0);
-        kernel.Sys.Ioctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, Arg.Any<byte[]>()).Returns(0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_GET_INFO, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_MAP_DMA, 0);
+        kernel.Sys.OnIoctl(FakeKernel.ContainerFd, VfioUapi.VFIO_IOMMU_UNMAP_DMA, 0);
         using var container = kernel.OpenContainer();
         using var group = container.OpenGroup("/dev/vfio/7");
         var buffer = DmaBuffer.Allocate(Page);
@@ -206,7 +204,9 @@ public sealed class DmaUnmapFailureTests
 
         public int Ioctl(int fd, uint request, nuint argument) => throw new NotSupportedException();
 
-        public int Ioctl(int fd, uint request, byte[] argument) => throw new NotSupportedException();
+        public int Ioctl(int fd, uint request, Span<byte> argument) => throw new NotSupportedException();
+
+        public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) => throw new NotSupportedException();
 
         public int EventFd(uint initialValue, int flags) => throw new NotSupportedException();
 

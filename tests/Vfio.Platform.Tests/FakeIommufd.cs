@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Kernel;
 
@@ -10,17 +9,17 @@ internal static class FakeIommufd
 {
     public const int Fd = 200;
 
-    public static ISyscalls Syscalls(uint ioasId = 3)
+    public static FakeSyscalls Syscalls(uint ioasId = 3)
     {
-        var sys = Substitute.For<ISyscalls>();
-        sys.Open("/dev/iommu", Arg.Any<int>()).Returns(Fd);
-        sys.Ioctl(Fd, IommufdUapi.IOMMU_IOAS_ALLOC, Arg.Any<byte[]>()).Returns(call =>
+        var sys = new FakeSyscalls();
+        sys.OnOpen("/dev/iommu", Fd);
+        sys.OnIoctl(Fd, IommufdUapi.IOMMU_IOAS_ALLOC, argument =>
         {
             var alloc = new iommu_ioas_alloc { size = 12, out_ioas_id = ioasId };
-            Structs.Bytes(ref alloc).CopyTo(call.Arg<byte[]>());
+            Structs.Bytes(ref alloc).CopyTo(argument);
             return 0;
         });
-        sys.Ioctl(Fd, IommufdUapi.IOMMU_IOAS_MAP, Arg.Any<byte[]>()).Returns(0);
+        sys.OnIoctl(Fd, IommufdUapi.IOMMU_IOAS_MAP, 0);
         return sys;
     }
 }

@@ -65,11 +65,14 @@ internal sealed class HandoverKernel : ISyscalls
         return Libc.close(fd) == 0 ? 0 : -Marshal.GetLastPInvokeError();
     }
 
-    public int Ioctl(int fd, uint request, nuint argument) => Answer(fd, request, null);
+    public int Ioctl(int fd, uint request, nuint argument) => Answer(fd, request, []);
 
-    public int Ioctl(int fd, uint request, byte[] argument) => Answer(fd, request, argument);
+    public int Ioctl(int fd, uint request, Span<byte> argument) => Answer(fd, request, argument);
 
-    private int Answer(int fd, uint request, byte[]? argument)
+    // The IOAS check asks for no ranges (the IOAS only has to exist), so the range array is not filled.
+    public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) => Answer(fd, request, argument);
+
+    private int Answer(int fd, uint request, Span<byte> argument)
     {
         var role = RoleOf(fd);
         Calls.Add($"{role} {Name(role, request)}");
@@ -109,7 +112,7 @@ internal sealed class HandoverKernel : ISyscalls
                 return 0;
             case ("iommufd", IommufdUapi.IOMMU_IOAS_IOVA_RANGES):
                 // No ranges written (num_iovas 0): enough to say the IOAS exists.
-                var ranges = Structs.Read<iommu_ioas_iova_ranges>(argument!);
+                var ranges = Structs.Read<iommu_ioas_iova_ranges>(argument, 0);
                 if (ranges.ioas_id != IoasId)
                 {
                     return -Errno.ENOENT;

@@ -71,7 +71,9 @@ public sealed class MmioDisposeTests
 
         public int Ioctl(int fd, uint request, nuint argument) => throw new NotSupportedException();
 
-        public int Ioctl(int fd, uint request, byte[] argument) => throw new NotSupportedException();
+        public int Ioctl(int fd, uint request, Span<byte> argument) => throw new NotSupportedException();
+
+        public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) => throw new NotSupportedException();
 
         public nint Mmap(nuint length, int protection, int flags, int fd, long offset) => _real.Mmap(length, protection, flags, fd, offset);
 

@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Kernel;
 using Xunit;
@@ -16,24 +15,23 @@ public sealed class MultiVectorTests
     public MultiVectorTests()
     {
         var next = 300;
-        _kernel.Sys.EventFd(Arg.Any<uint>(), Arg.Any<int>()).Returns(_ => next++);
-        _kernel.Sys.Ioctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_INFO, Arg.Any<byte[]>()).Returns(call =>
+        _kernel.Sys.OnEventFd(() => next++);
+        _kernel.Sys.OnIoctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_INFO, argument =>
         {
             var info = new vfio_device_info { argsz = 24, flags = VfioUapi.VFIO_DEVICE_FLAGS_PCI, num_regions = 9, num_irqs = 5 };
-            Structs.Bytes(ref info).CopyTo(call.Arg<byte[]>().AsSpan());
+            Structs.Bytes(ref info).CopyTo(argument);
             return 0;
         });
-        _kernel.Sys.Ioctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_IRQ_INFO, Arg.Any<byte[]>()).Returns(call =>
+        _kernel.Sys.OnIoctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_IRQ_INFO, argument =>
         {
             var info = new vfio_irq_info { argsz = 16, flags = VfioUapi.VFIO_IRQ_INFO_EVENTFD | VfioUapi.VFIO_IRQ_INFO_NORESIZE, count = 4 };
-            Structs.Bytes(ref info).CopyTo(call.Arg<byte[]>().AsSpan());
+            Structs.Bytes(ref info).CopyTo(argument);
             return 0;
         });
-        _kernel.Sys.Ioctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS, Arg.Any<byte[]>()).Returns(call =>
+        _kernel.Sys.OnIoctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS, argument =>
         {
-            var buffer = call.Arg<byte[]>();
-            var set = Structs.Read<vfio_irq_set>(buffer);
-            var fds = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(buffer.AsSpan(vfio_irq_set.data_Offset)).ToArray();
+            var set = Structs.Read<vfio_irq_set>(argument, 0);
+            var fds = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(argument[vfio_irq_set.data_Offset..]).ToArray();
             _sets.Add((set.flags, set.index, set.start, set.count, fds));
             return 0;
         });
@@ -82,15 +80,13 @@ public sealed class MultiVectorTests
     [Fact]
     public void A_refused_wiring_closes_every_eventfd_it_made()
     {
-        var closed = new List<int>();
-        _kernel.Sys.When(s => s.Close(Arg.Is<int>(fd => fd >= 300))).Do(call => closed.Add(call.Arg<int>()));
-        _kernel.Sys.Ioctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS, Arg.Any<byte[]>()).Returns(-Errno.EINVAL);
+        _kernel.Sys.OnIoctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS, -Errno.EINVAL);
         using var container = _kernel.OpenContainer();
         var device = container.OpenGroup("/dev/vfio/7").OpenDevice("0000:00:01.0");
 
         var error = Assert.Throws<VfioException>(() => device.EnableInterrupts(2, 4));
 
         Assert.Contains("allow_unsafe_interrupts", error.Message, StringComparison.Ordinal);
-        Assert.Equal([300, 301, 302, 303], closed.Order());
+        Assert.Equal([300, 301, 302, 303], _kernel.Sys.Calls.Where(c => c.Name == "close" && c.Fd >= 300).Select(c => c.Fd).Order());
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
@@ -18,7 +17,7 @@ public sealed class PhysicalDmaTests
     public void Only_a_device_in_a_no_IOMMU_group_has_a_physical_DMA_space()
     {
         var kernel = new FakeKernel();
-        kernel.Sys.Open("/dev/vfio/noiommu-0", Arg.Any<int>()).Returns(FakeKernel.GroupFd);
+        kernel.Sys.OnOpen("/dev/vfio/noiommu-0", FakeKernel.GroupFd);
         using (var container = kernel.OpenContainer(allowNoIommu: true))
         using (var group = container.OpenGroup("/dev/vfio/noiommu-0"))
         using (var device = group.OpenDevice("ff170000.mmc"))
@@ -117,7 +116,7 @@ public sealed class PhysicalDmaTests
 
     /// <summary>A kernel with one huge-page mapping at <see cref="HugeAddress"/> and a pagemap giving
     /// <c>frame(i)</c> for its page i, in short reads of 1000 bytes. Only what the physical DMA space and
-    /// DmaBuffer call is there. (Hand-written: a substitute cannot match Span arguments.)</summary>
+    /// DmaBuffer call is there.</summary>
     private sealed class PagemapKernel(Func<int, ulong> frame) : ISyscalls
     {
         private const int PagemapFd = 104;
@@ -190,7 +189,9 @@ public sealed class PhysicalDmaTests
 
         public int Ioctl(int fd, uint request, nuint argument) => throw new NotSupportedException();
 
-        public int Ioctl(int fd, uint request, byte[] argument) => throw new NotSupportedException();
+        public int Ioctl(int fd, uint request, Span<byte> argument) => throw new NotSupportedException();
+
+        public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) => throw new NotSupportedException();
 
         public int EventFd(uint initialValue, int flags) => throw new NotSupportedException();
 

@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Interrupts;
 using Vfio.Platform.Kernel;
@@ -134,19 +133,18 @@ public sealed class ReleaseRequestTests : IDisposable
 
         public PciKernel()
         {
-            _fake.Sys.Ioctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_INFO, Arg.Any<byte[]>()).Returns(call =>
+            _fake.Sys.OnIoctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_INFO, argument =>
             {
                 var info = new vfio_device_info { argsz = 24, flags = VfioUapi.VFIO_DEVICE_FLAGS_PCI, num_regions = 9, num_irqs = 5 };
-                Structs.Bytes(ref info).CopyTo(call.Arg<byte[]>().AsSpan());
+                Structs.Bytes(ref info).CopyTo(argument);
                 return 0;
             });
-            _fake.Sys.Ioctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS, Arg.Any<byte[]>()).Returns(call =>
+            _fake.Sys.OnIoctl(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS, argument =>
             {
-                var set = call.Arg<byte[]>();
-                var flags = BitConverter.ToUInt32(set, 4);
-                if ((flags & VfioUapi.VFIO_IRQ_SET_DATA_EVENTFD) != 0 && BitConverter.ToUInt32(set, 8) == VfioUapi.VFIO_PCI_REQ_IRQ_INDEX && BitConverter.ToUInt32(set, 16) == 1)
+                var set = Structs.Read<vfio_irq_set>(argument, 0);
+                if ((set.flags & VfioUapi.VFIO_IRQ_SET_DATA_EVENTFD) != 0 && set.index == VfioUapi.VFIO_PCI_REQ_IRQ_INDEX && set.count == 1)
                 {
-                    Volatile.Write(ref _requestFd, BitConverter.ToInt32(set, vfio_irq_set.data_Offset));
+                    Volatile.Write(ref _requestFd, BitConverter.ToInt32(argument[vfio_irq_set.data_Offset..]));
                 }
 
                 return 0;
@@ -182,7 +180,9 @@ public sealed class ReleaseRequestTests : IDisposable
 
         public int Ioctl(int fd, uint request, nuint argument) => _fake.Sys.Ioctl(fd, request, argument);
 
-        public int Ioctl(int fd, uint request, byte[] argument) => _fake.Sys.Ioctl(fd, request, argument);
+        public int Ioctl(int fd, uint request, Span<byte> argument) => _fake.Sys.Ioctl(fd, request, argument);
+
+        public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) => _fake.Sys.Ioctl(fd, request, argument, addressOffset, buffer);
 
         public nint Mmap(nuint length, int protection, int flags, int fd, long offset) => -Errno.ENODEV;
 

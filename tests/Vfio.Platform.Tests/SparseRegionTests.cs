@@ -1,4 +1,3 @@
-using NSubstitute;
 using Vfio.Native;
 using Vfio.Platform.Kernel;
 using Vfio.Platform.Mmio;
@@ -30,7 +29,7 @@ public sealed class SparseRegionTests : IDisposable
     {
         var info = new VfioRegionInfo(0, VfioUapi.VFIO_REGION_INFO_FLAG_READ | VfioUapi.VFIO_REGION_INFO_FLAG_WRITE | VfioUapi.VFIO_REGION_INFO_FLAG_MMAP | VfioUapi.VFIO_REGION_INFO_FLAG_CAPS,
             4 * Page, FileOffset, areas, null, []);
-        var device = new KernelFd(Substitute.For<ISyscalls>(), _memfd); // its close goes to a fake: the test closes the memfd
+        var device = new KernelFd(new FakeSyscalls(), _memfd); // its close goes to a fake: the test closes the memfd
         return MmioRegion.Create(_sys, device, info, "fake BAR0");
     }
 
@@ -151,7 +150,9 @@ public sealed class SparseRegionTests : IDisposable
 
         public int Ioctl(int fd, uint request, nuint argument) => _real.Ioctl(fd, request, argument);
 
-        public int Ioctl(int fd, uint request, byte[] argument) => _real.Ioctl(fd, request, argument);
+        public int Ioctl(int fd, uint request, Span<byte> argument) => _real.Ioctl(fd, request, argument);
+
+        public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) => _real.Ioctl(fd, request, argument, addressOffset, buffer);
 
         public nint Mmap(nuint length, int protection, int flags, int fd, long offset)
         {

@@ -24,4 +24,21 @@ public static unsafe partial class Libc
             return ioctl(fd, request, p);
         }
     }
+
+    /// <summary><c>ioctl</c> with a pointer to <paramref name="argument"/>, a struct that holds at
+    /// <paramref name="addressOffset"/> the address (a 64-bit <c>__aligned_u64</c>, as the uAPI declares user
+    /// pointers) of <paramref name="buffer"/>, which the kernel reads or fills: both are pinned for the call and
+    /// the address is written into <paramref name="argument"/> here, so callers need no pointer of their own.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="addressOffset"/> leaves no room for 8 bytes in <paramref name="argument"/>.</exception>
+    public static int ioctl(int fd, nuint request, Span<byte> argument, int addressOffset, Span<byte> buffer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(addressOffset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(addressOffset, argument.Length - sizeof(ulong));
+        fixed (byte* p = argument)
+        fixed (byte* target = buffer)
+        {
+            System.Runtime.CompilerServices.Unsafe.WriteUnaligned(p + addressOffset, (ulong)target);
+            return ioctl(fd, request, p);
+        }
+    }
 }

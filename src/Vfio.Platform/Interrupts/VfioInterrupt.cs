@@ -22,7 +22,6 @@ public sealed class VfioInterrupt : IDisposable
 {
     private readonly VfioDevice _device;
     private readonly EventFd _eventFd;
-    private readonly byte[] _actionBuffer = new byte[vfio_irq_set.data_Offset];
     private int _disposed;
 
     // Vectors wired together by VfioDevice.EnableInterrupts share this count: the last one disposed
@@ -128,7 +127,7 @@ public sealed class VfioInterrupt : IDisposable
     private void Action(uint action, string what)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var result = _device.SetIrqs(_actionBuffer, VfioUapi.VFIO_IRQ_SET_DATA_NONE | action, Info.Index, Subindex, 1, []);
+        var result = _device.SetIrqs(VfioUapi.VFIO_IRQ_SET_DATA_NONE | action, Info.Index, Subindex, 1, []);
         if (result < 0)
         {
             throw new VfioException($"VFIO_DEVICE_SET_IRQS(index {Info.Index}, {what})", _device.Name, -result);

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
@@ -36,14 +35,14 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
 
     internal static IoAddressSpace Allocate(IommufdContext iommufd)
     {
-        var argument = Structs.ToArray(new iommu_ioas_alloc { size = Structs.Size<iommu_ioas_alloc>() });
-        var result = iommufd.Sys.Ioctl(iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_ALLOC, argument);
+        var alloc = new iommu_ioas_alloc { size = Structs.Size<iommu_ioas_alloc>() };
+        var result = iommufd.Sys.Ioctl(iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_ALLOC, Structs.Bytes(ref alloc));
         if (result < 0)
         {
             throw new VfioException("IOMMU_IOAS_ALLOC", iommufd.Options.IommufdPath, -result);
         }
 
-        return new IoAddressSpace(iommufd, Structs.Read<iommu_ioas_alloc>(argument).out_ioas_id);
+        return new IoAddressSpace(iommufd, alloc.out_ioas_id);
     }
 
     internal VfioDevice Attach(string deviceName, string cdevPath)
@@ -58,15 +57,15 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         var handle = new KernelFd(Sys, fd);
         try
         {
-            var bind = Structs.ToArray(new vfio_device_bind_iommufd { argsz = Structs.Size<vfio_device_bind_iommufd>(), iommufd = _iommufd.Fd.Fd });
-            var result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_BIND_IOMMUFD, bind);
+            var bind = new vfio_device_bind_iommufd { argsz = Structs.Size<vfio_device_bind_iommufd>(), iommufd = _iommufd.Fd.Fd };
+            var result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_BIND_IOMMUFD, Structs.Bytes(ref bind));
             if (result < 0)
             {
                 throw new VfioException("VFIO_DEVICE_BIND_IOMMUFD", deviceName, -result, ErrnoHints.For(KernelCall.BindIommufd, -result));
             }
 
-            var attach = Structs.ToArray(new vfio_device_attach_iommufd_pt { argsz = Structs.Size<vfio_device_attach_iommufd_pt>(), pt_id = Id });
-            result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
+            var attach = new vfio_device_attach_iommufd_pt { argsz = Structs.Size<vfio_device_attach_iommufd_pt>(), pt_id = Id };
+            result = Sys.Ioctl(fd, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, Structs.Bytes(ref attach));
             if (result < 0)
             {
                 throw new VfioException($"VFIO_DEVICE_ATTACH_IOMMUFD_PT({Id})", deviceName, -result,
@@ -118,8 +117,8 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             return;
         }
 
-        var attach = Structs.ToArray(new vfio_device_attach_iommufd_pt { argsz = Structs.Size<vfio_device_attach_iommufd_pt>(), pt_id = Id });
-        var result = Sys.Ioctl(device.Fd.Fd, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, attach);
+        var attach = new vfio_device_attach_iommufd_pt { argsz = Structs.Size<vfio_device_attach_iommufd_pt>(), pt_id = Id };
+        var result = Sys.Ioctl(device.Fd.Fd, VfioUapi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, Structs.Bytes(ref attach));
         if (result < 0)
         {
             throw new VfioException($"VFIO_DEVICE_ATTACH_IOMMUFD_PT({Id})", device.Name, -result,
@@ -181,17 +180,9 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         var count = 8;
         for (var attempt = 0; ; attempt++)
         {
-            var ranges = GC.AllocateArray<byte>(count * rangeSize, pinned: true);
-            var query = new iommu_ioas_iova_ranges
-            {
-                size = Structs.Size<iommu_ioas_iova_ranges>(),
-                ioas_id = Id,
-                num_iovas = (uint)count,
-                allowed_iovas = (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(ranges, 0),
-            };
-            var argument = Structs.ToArray(query);
-            var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_IOVA_RANGES, argument);
-            var answer = Structs.Read<iommu_ioas_iova_ranges>(argument);
+            var ranges = new byte[count * rangeSize];
+            var answer = new iommu_ioas_iova_ranges { size = Structs.Size<iommu_ioas_iova_ranges>(), ioas_id = Id, num_iovas = (uint)count };
+            var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_IOVA_RANGES, Structs.Bytes(ref answer), iommu_ioas_iova_ranges.AllowedIovasOffset, ranges);
             if (result < 0 && -result == Errno.EMSGSIZE && attempt == 0 && answer.num_iovas <= 4096)
             {
                 count = (int)answer.num_iovas; // the kernel says how many there are
@@ -230,7 +221,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         var flags = iommufd_ioas_map_flags.IOMMU_IOAS_MAP_READABLE
             | (deviceWrites ? iommufd_ioas_map_flags.IOMMU_IOAS_MAP_WRITEABLE : 0)
             | (iova is null ? 0 : iommufd_ioas_map_flags.IOMMU_IOAS_MAP_FIXED_IOVA);
-        var argument = Structs.ToArray(new iommu_ioas_map
+        var map = new iommu_ioas_map
         {
             size = Structs.Size<iommu_ioas_map>(),
             flags = (uint)flags,
@@ -238,8 +229,8 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             user_va = (ulong)buffer.Address,
             length = (ulong)buffer.Length,
             iova = iova ?? 0,
-        });
-        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_MAP, argument);
+        };
+        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_MAP, Structs.Bytes(ref map));
         if (result < 0)
         {
             var where = iova is null ? $"{buffer.Length} bytes" : $"IOVA 0x{iova:x}+0x{buffer.Length:x}";
@@ -247,7 +238,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         }
 
         buffer.AddMapping();
-        var mapping = new DmaMapping(this, buffer, Structs.Read<iommu_ioas_map>(argument).iova, allocated: iova is null);
+        var mapping = new DmaMapping(this, buffer, map.iova, allocated: iova is null);
         _mappings.Add(mapping);
         return mapping;
     }
@@ -261,8 +252,8 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
     public ulong UnmapAllDma()
     {
         ObjectDisposedException.ThrowIf(_destroyed, this);
-        var argument = Structs.ToArray(new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = 0, length = ulong.MaxValue });
-        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, argument);
+        var unmap = new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = 0, length = ulong.MaxValue };
+        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, Structs.Bytes(ref unmap));
         if (result < 0)
         {
             throw new VfioException("IOMMU_IOAS_UNMAP(all)", Target, -result,
@@ -276,7 +267,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             mapping.Buffer.RemoveMapping();
         }
 
-        return Structs.Read<iommu_ioas_unmap>(argument).length;
+        return unmap.length;
     }
 
     void IDmaUnmapper.UnmapDma(DmaMapping mapping)
@@ -289,8 +280,8 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
             return;
         }
 
-        var argument = Structs.ToArray(new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = mapping.Iova, length = (ulong)mapping.Length });
-        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, argument);
+        var unmap = new iommu_ioas_unmap { size = Structs.Size<iommu_ioas_unmap>(), ioas_id = Id, iova = mapping.Iova, length = (ulong)mapping.Length };
+        var result = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_IOAS_UNMAP, Structs.Bytes(ref unmap));
         if (result < 0)
         {
             // The kernel still maps the buffer and the device can still reach it: keep the mapping listed
@@ -302,7 +293,7 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
 
         // The kernel writes back how much it unmapped; less than the mapping leaves part of the buffer
         // reachable by the device, so it must not be freed as if it were unmapped.
-        var unmapped = Structs.Read<iommu_ioas_unmap>(argument).length;
+        var unmapped = unmap.length;
         if (unmapped < (ulong)mapping.Length)
         {
             throw new VfioException("IOMMU_IOAS_UNMAP", $"{Target}, IOVA 0x{mapping.Iova:x}+0x{mapping.Length:x}", Errno.EIO,
@@ -342,7 +333,8 @@ public sealed class IoAddressSpace : IDmaSpace, IDmaUnmapper, IDisposable, IVfio
         _destroyed = true;
         if (!_iommufd.Fd.IsClosed)
         {
-            _ = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_DESTROY, Structs.ToArray(new iommu_destroy { size = Structs.Size<iommu_destroy>(), id = Id }));
+            var destroy = new iommu_destroy { size = Structs.Size<iommu_destroy>(), id = Id };
+            _ = Sys.Ioctl(_iommufd.Fd.Fd, IommufdUapi.IOMMU_DESTROY, Structs.Bytes(ref destroy));
         }
 
         // A mapping the kernel refused to unmap above went with the address space: dispose it again (the

@@ -1,7 +1,7 @@
 namespace Vfio.Platform.Kernel;
 
 /// <summary>The one seam between the safe API and the kernel. Every call returns what the kernel
-/// returns, with errors as a negative errno (the kernel's own convention), so a substitute can
+/// returns, with errors as a negative errno (the kernel's own convention), so a fake (tests' FakeSyscalls) can
 /// produce any failure on demand. <see cref="LinuxSyscalls"/> is the real one.</summary>
 internal interface ISyscalls
 {
@@ -13,9 +13,14 @@ internal interface ISyscalls
     int Ioctl(int fd, uint request, nuint argument);
 
     /// <summary>An ioctl whose argument points to <paramref name="argument"/>, which the kernel reads and may
-    /// fill. An array rather than a span so a substitute can see and fill it; callers on hot paths
-    /// (interrupt unmask) reuse one array.</summary>
-    int Ioctl(int fd, uint request, byte[] argument);
+    /// fill. Callers build it on the stack (a generated struct seen through <see cref="Structs.Bytes"/>, or
+    /// stackalloc), so an ioctl allocates nothing.</summary>
+    int Ioctl(int fd, uint request, Span<byte> argument);
+
+    /// <summary>An ioctl whose argument holds, at <paramref name="addressOffset"/>, the address of a second
+    /// buffer the kernel reads or fills (<c>IOMMU_IOAS_IOVA_RANGES</c>'s <c>allowed_iovas</c>): the real one
+    /// writes that address while both are pinned, in Vfio.Native, so no pointer is made here.</summary>
+    int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer);
 
     /// <summary>Maps and returns the address, or a negative errno.</summary>
     nint Mmap(nuint length, int protection, int flags, int fd, long offset);

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Vfio.Platform.Kernel;
 
 /// <summary>A file descriptor that is closed through the <see cref="ISyscalls"/> that opened it, so a
-/// test substitute sees every close and a real descriptor is closed exactly once.</summary>
+/// test fake sees every close and a real descriptor is closed exactly once.</summary>
 internal sealed class KernelFd : SafeHandle
 {
     private readonly ISyscalls _sys;

@@ -18,7 +18,10 @@ internal sealed class LinuxSyscalls : ISyscalls
 
     public int Ioctl(int fd, uint request, nuint argument) => Result(Libc.ioctl(fd, request, argument));
 
-    public int Ioctl(int fd, uint request, byte[] argument) => Result(Libc.ioctl(fd, request, argument.AsSpan()));
+    public int Ioctl(int fd, uint request, Span<byte> argument) => Result(Libc.ioctl(fd, request, argument));
+
+    public int Ioctl(int fd, uint request, Span<byte> argument, int addressOffset, Span<byte> buffer) =>
+        Result(Libc.ioctl(fd, request, argument, addressOffset, buffer));
 
     public nint Mmap(nuint length, int protection, int flags, int fd, long offset)
     {

@@ -32,6 +32,8 @@ internal sealed class FakeSyscalls : ISyscalls
     private Func<int> _eventFd = () => -Errno.ENOSYS;
     private Func<nuint, int, int, int, long, nint> _mmap = (_, _, _, _, _) => -Errno.ENOSYS;
     private Func<nint, nuint, int> _munmap = (_, _) => 0;
+    private Func<int> _memfdCreate = () => -Errno.ENOSYS;
+    private Func<int, long, int> _ftruncate = (_, _) => -Errno.ENOSYS;
 
     /// <summary>False to stop recording (a test that counts allocations).</summary>
     public bool Recording { get; set; } = true;
@@ -59,6 +61,10 @@ internal sealed class FakeSyscalls : ISyscalls
     public void OnMmap(Func<nuint, int, int, int, long, nint> answer) => _mmap = answer;
 
     public void OnMunmap(Func<nint, nuint, int> answer) => _munmap = answer;
+
+    public void OnMemfdCreate(Func<int> answer) => _memfdCreate = answer;
+
+    public void OnFtruncate(Func<int, long, int> answer) => _ftruncate = answer;
 
     /// <summary>Request <paramref name="request"/> on <paramref name="fd"/> returns <paramref name="result"/>,
     /// whatever its argument, and leaves the argument as it was.</summary>
@@ -139,6 +145,18 @@ internal sealed class FakeSyscalls : ISyscalls
     {
         Record(new SyscallRecord("eventfd", -1, Value: initialValue, Flags: flags));
         return _eventFd();
+    }
+
+    public int MemfdCreate(string name, uint flags)
+    {
+        Record(new SyscallRecord("memfd_create", -1, Path: name, Flags: (int)flags));
+        return _memfdCreate();
+    }
+
+    public int Ftruncate(int fd, long length)
+    {
+        Record(new SyscallRecord("ftruncate", fd, Offset: length));
+        return _ftruncate(fd, length);
     }
 
     public nint ReadNonBlocking(int fd, Span<byte> buffer) => Unprogrammed("read", fd);

@@ -85,6 +85,10 @@ public sealed class MmioDisposeTests
 
         public int EventFd(uint initialValue, int flags) => throw new NotSupportedException();
 
+        public int MemfdCreate(string name, uint flags) => _real.MemfdCreate(name, flags);
+
+        public int Ftruncate(int fd, long length) => _real.Ftruncate(fd, length);
+
         public nint ReadNonBlocking(int fd, Span<byte> buffer) => throw new NotSupportedException();
 
         public nint Write(int fd, ReadOnlySpan<byte> buffer) => throw new NotSupportedException();

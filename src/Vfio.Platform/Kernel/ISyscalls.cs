@@ -37,6 +37,14 @@ internal interface ISyscalls
 
     int EventFd(uint initialValue, int flags);
 
+    /// <summary>Anonymous shared memory with a descriptor (<c>memfd_create</c>): what
+    /// <see cref="Mmio.MmioRegion.CreateShared(long, bool)"/> stands in for a device region with. Returns the
+    /// descriptor or a negative errno; the default answers ENOSYS, for fakes that never make one.</summary>
+    int MemfdCreate(string name, uint flags) => -Native.Errno.ENOSYS;
+
+    /// <summary>Sets a file's size (<c>ftruncate</c>): 0 or a negative errno; the default answers ENOSYS.</summary>
+    int Ftruncate(int fd, long length) => -Native.Errno.ENOSYS;
+
     /// <summary>Reads from a descriptor opened non-blocking (the library's eventfds): the call never
     /// sleeps, which lets the real one skip the runtime's GC-mode switch. Never pass a blocking descriptor.</summary>
     nint ReadNonBlocking(int fd, Span<byte> buffer);

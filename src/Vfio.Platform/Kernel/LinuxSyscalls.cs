@@ -40,6 +40,10 @@ internal sealed class LinuxSyscalls : ISyscalls
 
     public int EventFd(uint initialValue, int flags) => Result(Libc.eventfd(initialValue, flags));
 
+    public int MemfdCreate(string name, uint flags) => Result(Libc.memfd_create(name, flags));
+
+    public int Ftruncate(int fd, long length) => Result(Libc.ftruncate(fd, length));
+
     // The interrupt path (EventFd.Wait, the async waiter): poll, then a read that cannot block.
     public nint ReadNonBlocking(int fd, Span<byte> buffer) => Libc.read_nonblocking_or_errno(fd, buffer);
 

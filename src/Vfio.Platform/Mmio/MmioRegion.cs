@@ -181,18 +181,19 @@ public sealed unsafe class MmioRegion : IDisposable
     internal static MmioRegion CreateShared(ISyscalls sys, long length, bool mapped)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        var fd = Libc.memfd_create("vfio-net-mmio", LibcConstants.MFD_CLOEXEC);
+        var fd = sys.MemfdCreate("vfio-net-mmio", LibcConstants.MFD_CLOEXEC);
         if (fd < 0)
         {
-            throw SystemCallException.FromLastError("memfd_create", "vfio-net-mmio");
+            throw new VfioException("memfd_create", "vfio-net-mmio", -fd);
         }
 
         var file = new KernelFd(sys, fd);
         try
         {
-            if (Libc.ftruncate(fd, length) != 0)
+            var result = sys.Ftruncate(fd, length);
+            if (result < 0)
             {
-                throw SystemCallException.FromLastError("ftruncate", "vfio-net-mmio");
+                throw new VfioException($"ftruncate({length})", "vfio-net-mmio", -result);
             }
 
             nint address = 0;

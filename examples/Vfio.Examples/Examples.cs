@@ -32,7 +32,7 @@ internal static class Examples
     {
         // example: open
         using var container = VfioContainer.Open(new VfioContainerOptions { AllowNoIommu = noIommu });
-        var group = container.OpenGroupOf(name);          // /dev/vfio/N from /sys/bus/*/devices/NAME/iommu_group
+        var group = container.OpenGroupOf(name);          // /dev/vfio/N from SysfsRoot/bus/*/devices/NAME/iommu_group
         var device = group.OpenDevice(name);
         Console.WriteLine($"{device.Name}: {(device.IsPci ? "PCI" : "platform")}, " +
             $"{device.RegionCount} regions, {device.IrqCount} IRQ indexes, IOMMU {container.IommuType}");

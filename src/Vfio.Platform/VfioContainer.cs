@@ -1,6 +1,7 @@
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
+using Vfio.Platform.Preparation;
 
 namespace Vfio.Platform;
 
@@ -24,9 +25,10 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
     private IovaAllocator? _iova;
     private VfioIommuInfo? _iommuInfo;
 
-    private VfioContainer(ISyscalls sys, KernelFd fd, VfioContainerOptions options, int apiVersion)
+    private VfioContainer(ISyscalls sys, ISysfs sysfs, KernelFd fd, VfioContainerOptions options, int apiVersion)
     {
         _sys = sys;
+        Sysfs = sysfs;
         _fd = fd;
         Options = options;
         ApiVersion = apiVersion;
@@ -43,13 +45,16 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
 
     internal ISyscalls Sys => _sys;
 
+    /// <summary>Where groups and devices are looked up (<see cref="VfioContainerOptions.SysfsRoot"/>).</summary>
+    internal ISysfs Sysfs { get; }
+
     internal KernelFd Fd => _fd;
 
     /// <summary>Opens the container and checks the API version.</summary>
     /// <exception cref="VfioException">No VFIO in the kernel, no permission, or an unknown API version.</exception>
     public static VfioContainer Open(VfioContainerOptions? options = null) => Open(LinuxSyscalls.Instance, options ?? new VfioContainerOptions());
 
-    internal static VfioContainer Open(ISyscalls sys, VfioContainerOptions options)
+    internal static VfioContainer Open(ISyscalls sys, VfioContainerOptions options, ISysfs? sysfs = null)
     {
         var path = options.ContainerPath;
         var fd = sys.Open(path, LibcConstants.O_RDWR | LibcConstants.O_CLOEXEC);
@@ -72,7 +77,7 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
                 throw new VfioException("VFIO_GET_API_VERSION", path, Errno.EPROTO, $"The kernel speaks VFIO API {version}; this library speaks {VfioUapi.VFIO_API_VERSION}.");
             }
 
-            return new VfioContainer(sys, handle, options, version);
+            return new VfioContainer(sys, sysfs ?? new Sysfs(options.SysfsRoot), handle, options, version);
         }
         catch
         {
@@ -104,9 +109,11 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
     }
 
     /// <summary>Opens the group of a device, found from sysfs (<c>/sys/bus/*/devices/NAME/iommu_group</c>).</summary>
-    public VfioGroup OpenGroupOf(string deviceName, string sysfsRoot = "/sys")
+    /// <param name="deviceName">The device's sysfs name.</param>
+    /// <param name="sysfsRoot">The sysfs mount; null for <see cref="VfioContainerOptions.SysfsRoot"/>.</param>
+    public VfioGroup OpenGroupOf(string deviceName, string? sysfsRoot = null)
     {
-        var group = VfioGroup.GroupNumberOf(deviceName, sysfsRoot);
+        var group = VfioGroup.GroupNumberOf(sysfsRoot is null ? Sysfs : new Sysfs(sysfsRoot), deviceName);
         return OpenGroup(group);
     }
 
@@ -162,7 +169,8 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
             throw new VfioException("VFIO_GET_API_VERSION", target, Errno.EPROTO, $"The kernel speaks VFIO API {version}; this library speaks {VfioUapi.VFIO_API_VERSION}.");
         }
 
-        var container = new VfioContainer(sys, fd, new VfioContainerOptions { AllowNoIommu = iommuType == VfioIommuType.NoIommu }, version) { IommuType = iommuType };
+        var options = new VfioContainerOptions { AllowNoIommu = iommuType == VfioIommuType.NoIommu };
+        var container = new VfioContainer(sys, new Sysfs(options.SysfsRoot), fd, options, version) { IommuType = iommuType };
         if (iommuType != VfioIommuType.NoIommu)
         {
             _ = container.GetIommuInfo();

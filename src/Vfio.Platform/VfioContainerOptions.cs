@@ -13,8 +13,8 @@ public sealed record VfioContainerOptions
     /// <summary>Where group nodes live.</summary>
     public string GroupDirectory { get; init; } = "/dev/vfio";
 
-    /// <summary>The sysfs mount, where a group's members are read for messages (<c>kernel/iommu_groups/N/devices</c>).</summary>
-    public string SysfsRoot { get; init; } = "/sys";
+    /// <summary>The sysfs mount, where a device's group is found (<see cref="VfioContainer.OpenGroupOf"/>) and a group's members are read for messages (<c>kernel/iommu_groups/N/devices</c>); <c>/sys</c> by default.</summary>
+    public string SysfsRoot { get; init; } = Preparation.Sysfs.DefaultRoot;
 
     /// <summary>The IOMMU back-end to set when the first IOMMU-backed group is attached:
     /// <see cref="VfioIommuType.Type1"/> or <see cref="VfioIommuType.Type1v2"/>. Null (the default) picks

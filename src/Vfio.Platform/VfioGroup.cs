@@ -2,6 +2,7 @@ using System.Globalization;
 using Vfio.Native;
 using Vfio.Platform.Dma;
 using Vfio.Platform.Kernel;
+using Vfio.Platform.Preparation;
 
 namespace Vfio.Platform;
 
@@ -34,24 +35,26 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
     internal ISyscalls Sys => _container.Sys;
 
     /// <summary>The IOMMU group number of a device from sysfs: the name of the <c>iommu_group</c> link
-    /// of <c>/sys/bus/{platform,pci}/devices/NAME</c>.</summary>
+    /// of <c>/sys/bus/{platform,pci,amba}/devices/NAME</c>.</summary>
     /// <exception cref="VfioException">No such device, or it has no IOMMU group.</exception>
-    public static int GroupNumberOf(string deviceName, string sysfsRoot = "/sys")
+    public static int GroupNumberOf(string deviceName, string sysfsRoot = Sysfs.DefaultRoot) => GroupNumberOf(new Sysfs(sysfsRoot), deviceName);
+
+    internal static int GroupNumberOf(ISysfs sysfs, string deviceName)
     {
-        if (Discovery.SysfsDevices.Find(sysfsRoot, deviceName) is { } found)
+        if (Discovery.SysfsDevices.Find(sysfs, deviceName) is { } found)
         {
             var device = found.Path;
-            var link = new FileInfo(System.IO.Path.Combine(device, "iommu_group"));
-            if (link.LinkTarget is null)
+            var group = sysfs.LinkName(System.IO.Path.Combine(device, "iommu_group"));
+            if (group is null)
             {
                 throw new VfioException("iommu_group", deviceName, Errno.ENODEV,
                     $"{device} has no IOMMU group: bind it to vfio-platform or vfio-pci first (VfioDeviceBinding.Bind).");
             }
 
-            return int.Parse(System.IO.Path.GetFileName(link.LinkTarget), NumberStyles.None, CultureInfo.InvariantCulture);
+            return int.Parse(group, NumberStyles.None, CultureInfo.InvariantCulture);
         }
 
-        throw new VfioException("find device", deviceName, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfsRoot, deviceName));
+        throw new VfioException("find device", deviceName, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfs, deviceName));
     }
 
     internal static VfioGroup Open(VfioContainer container, string path, bool isNoIommu)
@@ -104,18 +107,16 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
     /// <summary>Names the devices of the group and their drivers, for the not-viable message.</summary>
     private string DescribeMembers()
     {
+        var sysfs = _container.Sysfs;
         var name = System.IO.Path.GetFileName(Path).Replace("noiommu-", "", StringComparison.Ordinal);
-        var devices = System.IO.Path.Combine(_container.Options.SysfsRoot, "kernel", "iommu_groups", name, "devices");
-        if (!Directory.Exists(devices))
+        var devices = System.IO.Path.Combine(sysfs.SysfsRoot, "kernel", "iommu_groups", name, "devices");
+        if (!sysfs.IsDirectory(devices))
         {
             return "";
         }
 
-        var members = Directory.GetFileSystemEntries(devices).Order(StringComparer.Ordinal).Select(d =>
-        {
-            var driver = new FileInfo(System.IO.Path.Combine(d, "driver")).LinkTarget;
-            return $"{System.IO.Path.GetFileName(d)} ({(driver is null ? "no driver" : System.IO.Path.GetFileName(driver))})";
-        });
+        var members = sysfs.Entries(devices).Select(d =>
+            $"{System.IO.Path.GetFileName(d)} ({sysfs.LinkName(System.IO.Path.Combine(d, "driver")) ?? "no driver"})");
         return $"Members: {string.Join(", ", members)}.";
     }
 

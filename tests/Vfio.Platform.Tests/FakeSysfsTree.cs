@@ -19,7 +19,7 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
     }
 
     private FakeSysfsTree(DirectoryInfo root, string? boundTo)
-        : base(Path.Combine(root.FullName, "sys"), Path.Combine(root.FullName, "dev"))
+        : base(Path.Combine(root.FullName, "sys"), Path.Combine(root.FullName, "dev"), Path.Combine(root.FullName, "proc"))
     {
         _root = root;
         foreach (var driver in new[] { NativeDriver, "vfio-platform" })
@@ -54,8 +54,6 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
     public Dictionary<string, int> OpenResults { get; } = [];
 
     private int _writeCount;
-
-    public string ProcRoot => Path.Combine(_root.FullName, "proc");
 
     public string StateDirectory => Path.Combine(_root.FullName, "run", "vfio-net");
 
@@ -110,6 +108,16 @@ internal sealed class FakeSysfsTree : Sysfs, IDisposable
         Chowns.Add((Relative(path), uid, gid));
         return ChownResult;
     }
+
+    /// <summary>Files and folders (by the end of their path) that read as a process's would when it is gone
+    /// or not ours: no text, no entries.</summary>
+    public List<string> Unreadable { get; } = [];
+
+    public override string? ReadText(string path) => IsUnreadable(path) ? null : base.ReadText(path);
+
+    public override IReadOnlyList<string> Entries(string directory) => IsUnreadable(directory) ? [] : base.Entries(directory);
+
+    private bool IsUnreadable(string path) => Unreadable.Any(u => path.EndsWith(u, StringComparison.Ordinal));
 
     public override int TryOpen(string path, bool exclusive) =>
         OpenResults.FirstOrDefault(r => path.EndsWith(r.Key, StringComparison.Ordinal)) is { Key: not null } hit ? hit.Value : base.TryOpen(path, exclusive);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vfio.Platform.Preparation;
 
 namespace Vfio.Platform.Discovery;
 
@@ -58,84 +59,54 @@ public sealed record HostDevice(
     /// <param name="sysfsRoot">The sysfs mount.</param>
     /// <returns>What sysfs says.</returns>
     /// <exception cref="VfioException">ENODEV: no such device.</exception>
-    public static HostDevice Find(string name, string sysfsRoot = "/sys")
+    public static HostDevice Find(string name, string sysfsRoot = Sysfs.DefaultRoot) => Find(new Sysfs(sysfsRoot), name);
+
+    internal static HostDevice Find(ISysfs sysfs, string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return SysfsDevices.Find(sysfsRoot, name) is { } found
-            ? Read(name, found.Bus, found.Path)
-            : throw new VfioException("find device", name, Native.Errno.ENODEV, SysfsDevices.NotFound(sysfsRoot, name));
+        return SysfsDevices.Find(sysfs, name) is { } found
+            ? Read(sysfs, name, found.Bus, found.Path)
+            : throw new VfioException("find device", name, Native.Errno.ENODEV, SysfsDevices.NotFound(sysfs, name));
     }
 
     /// <summary>Every device on <paramref name="bus"/>, in name order.</summary>
     /// <param name="bus">platform, pci or amba.</param>
     /// <param name="sysfsRoot">The sysfs mount.</param>
     /// <returns>The devices; empty when the bus does not exist.</returns>
-    public static IReadOnlyList<HostDevice> Enumerate(string bus, string sysfsRoot = "/sys")
-    {
-        var dir = Path.Combine(sysfsRoot, "bus", bus, "devices");
-        return !Directory.Exists(dir)
-            ? []
-            : [.. Directory.GetFileSystemEntries(dir).Order(StringComparer.Ordinal).Select(p => Read(Path.GetFileName(p), bus, p))];
-    }
+    public static IReadOnlyList<HostDevice> Enumerate(string bus, string sysfsRoot = Sysfs.DefaultRoot) => Enumerate(new Sysfs(sysfsRoot), bus);
 
-    private static HostDevice Read(string name, string bus, string path)
+    internal static IReadOnlyList<HostDevice> Enumerate(ISysfs sysfs, string bus) =>
+        [.. sysfs.Entries(Path.Combine(sysfs.SysfsRoot, "bus", bus, "devices")).Select(p => Read(sysfs, Path.GetFileName(p), bus, p))];
+
+    private static HostDevice Read(ISysfs sysfs, string name, string bus, string path)
     {
-        var group = LinkName(Path.Combine(path, "iommu_group"));
-        var cdev = SysfsDevices.CdevName(path);
-        var over = Text(Path.Combine(path, "driver_override"));
+        var group = sysfs.LinkName(Path.Combine(path, "iommu_group"));
+        var cdev = SysfsDevices.CdevName(sysfs, path);
+        var over = sysfs.ReadText(Path.Combine(path, "driver_override"));
         var ofNode = Path.Combine(path, "of_node");
         return new HostDevice(
             name,
             bus,
             path,
-            LinkName(Path.Combine(path, "driver")),
+            sysfs.LinkName(Path.Combine(path, "driver")),
             over is null or "(null)" or "" ? null : over,
             group is not null && int.TryParse(group, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : null,
-            cdev is null ? null : "/dev/vfio/devices/" + cdev,
-            Strings(Path.Combine(ofNode, "compatible")),
-            Strings(Path.Combine(ofNode, "reg-names")),
-            Strings(Path.Combine(ofNode, "interrupt-names")),
-            (ushort?)Hex(Path.Combine(path, "vendor")),
-            (ushort?)Hex(Path.Combine(path, "device")),
-            Hex(Path.Combine(path, "class")));
-    }
-
-    private static string? LinkName(string path)
-    {
-        var target = new FileInfo(path).LinkTarget;
-        return target is null ? null : Path.GetFileName(target.TrimEnd('/'));
-    }
-
-    private static string? Text(string path)
-    {
-        try
-        {
-            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+            cdev is null ? null : Path.Combine(sysfs.DevRoot, "vfio", "devices", cdev),
+            Strings(sysfs, Path.Combine(ofNode, "compatible")),
+            Strings(sysfs, Path.Combine(ofNode, "reg-names")),
+            Strings(sysfs, Path.Combine(ofNode, "interrupt-names")),
+            (ushort?)Hex(sysfs, Path.Combine(path, "vendor")),
+            (ushort?)Hex(sysfs, Path.Combine(path, "device")),
+            Hex(sysfs, Path.Combine(path, "class")));
     }
 
     /// <summary>A device-tree string list property: NUL-separated strings.</summary>
-    private static string[] Strings(string path)
-    {
-        try
-        {
-            return File.Exists(path)
-                ? File.ReadAllText(path).Split('\0', StringSplitOptions.RemoveEmptyEntries)
-                : [];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
+    private static string[] Strings(ISysfs sysfs, string path) =>
+        sysfs.ReadText(path)?.Split('\0', StringSplitOptions.RemoveEmptyEntries) ?? [];
 
-    private static uint? Hex(string path)
+    private static uint? Hex(ISysfs sysfs, string path)
     {
-        var text = Text(path);
+        var text = sysfs.ReadText(path);
         return text is not null && text.StartsWith("0x", StringComparison.Ordinal)
             && uint.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value)
             ? value

@@ -1,3 +1,5 @@
+using Vfio.Platform.Preparation;
+
 namespace Vfio.Platform.Discovery;
 
 /// <summary>Where a device lives in sysfs: the buses a VFIO device can sit on, searched in one order, and
@@ -9,19 +11,15 @@ internal static class SysfsDevices
     public static readonly string[] Buses = ["platform", "pci", "amba"];
 
     /// <summary><c>SYSFS/bus/BUS/devices/NAME</c>.</summary>
-    public static string PathOf(string sysfsRoot, string bus, string name) => Path.Combine(sysfsRoot, "bus", bus, "devices", name);
+    public static string PathOf(ISysfs sysfs, string bus, string name) => Path.Combine(sysfs.SysfsRoot, "bus", bus, "devices", name);
 
     /// <summary>The bus and directory of <paramref name="name"/>, or null when no bus has it.</summary>
-    /// <param name="sysfsRoot">The sysfs mount.</param>
-    /// <param name="name">The device's sysfs name.</param>
-    /// <param name="exists">How to ask whether a directory exists (a test's fake sysfs); the file system by default.</param>
-    public static (string Bus, string Path)? Find(string sysfsRoot, string name, Func<string, bool>? exists = null)
+    public static (string Bus, string Path)? Find(ISysfs sysfs, string name)
     {
-        exists ??= Directory.Exists;
         foreach (var bus in Buses)
         {
-            var path = PathOf(sysfsRoot, bus, name);
-            if (exists(path))
+            var path = PathOf(sysfs, bus, name);
+            if (sysfs.IsDirectory(path))
                 return (bus, path);
         }
 
@@ -31,14 +29,11 @@ internal static class SysfsDevices
     /// <summary>The name of a device's VFIO cdev (<c>vfioN</c>) from its sysfs directory, or null. Only a char
     /// device has a <c>dev</c> (major:minor) attribute: a no-IOMMU device gets a <c>vfio-dev/vfioN</c> entry but
     /// no cdev (Linux 6.12, drivers/vfio/vfio.h), so it has no node to open.</summary>
-    public static string? CdevName(string devicePath)
-    {
-        var dir = Path.Combine(devicePath, "vfio-dev");
-        return Directory.Exists(dir)
-            ? Directory.GetFileSystemEntries(dir, "vfio*").Where(d => File.Exists(Path.Combine(d, "dev"))).Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault()
-            : null;
-    }
+    public static string? CdevName(ISysfs sysfs, string devicePath) =>
+        sysfs.Entries(Path.Combine(devicePath, "vfio-dev"))
+            .Select(Path.GetFileName)
+            .FirstOrDefault(name => name!.StartsWith("vfio", StringComparison.Ordinal) && sysfs.Exists(Path.Combine(devicePath, "vfio-dev", name, "dev")));
 
     /// <summary>The hint for a device on no bus.</summary>
-    public static string NotFound(string sysfsRoot, string name) => $"No device {name} under {sysfsRoot}/bus/{{{string.Join(',', Buses)}}}/devices.";
+    public static string NotFound(ISysfs sysfs, string name) => $"No device {name} under {sysfs.SysfsRoot}/bus/{{{string.Join(',', Buses)}}}/devices.";
 }

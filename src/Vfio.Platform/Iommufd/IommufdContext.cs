@@ -143,9 +143,10 @@ public sealed class IommufdContext : IDisposable
     public static string? FindCdev(string deviceName, IommufdOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var sysfs = new Preparation.Sysfs(options.SysfsRoot);
         foreach (var bus in Discovery.SysfsDevices.Buses)
         {
-            if (Discovery.SysfsDevices.CdevName(Discovery.SysfsDevices.PathOf(options.SysfsRoot, bus, deviceName)) is { } node)
+            if (Discovery.SysfsDevices.CdevName(sysfs, Discovery.SysfsDevices.PathOf(sysfs, bus, deviceName)) is { } node)
             {
                 return Path.Combine(options.DeviceDirectory, node);
             }

@@ -9,6 +9,6 @@ public sealed record IommufdOptions
     /// <summary>Where the kernel puts VFIO device cdevs (<c>vfioN</c>).</summary>
     public string DeviceDirectory { get; init; } = "/dev/vfio/devices";
 
-    /// <summary>The sysfs mount, where a device's cdev number is found (<c>.../DEVICE/vfio-dev/vfioN</c>).</summary>
-    public string SysfsRoot { get; init; } = "/sys";
+    /// <summary>The sysfs mount, where a device's cdev number is found (<c>.../DEVICE/vfio-dev/vfioN</c>); <c>/sys</c> by default.</summary>
+    public string SysfsRoot { get; init; } = Preparation.Sysfs.DefaultRoot;
 }

@@ -5,8 +5,12 @@ using Vfio.Native;
 namespace Vfio.Platform.Preparation;
 
 /// <summary>The binding records of one state directory (<c>/run/vfio-net</c>): one file per device,
-/// written atomically (a temporary file, then rename) with mode 0600 in a 0700 directory.</summary>
-internal sealed class BindingStore(string directory, string procRoot)
+/// written atomically (a temporary file, then rename) with mode 0600 in a 0700 directory. The records are
+/// our own files, read and written with System.IO; a process's start time comes from procfs through
+/// <paramref name="sysfs"/>.</summary>
+/// <param name="directory">The state directory.</param>
+/// <param name="sysfs">The procfs (and sysfs) the owners are looked up in.</param>
+internal sealed class BindingStore(string directory, ISysfs sysfs)
 {
     public string Directory { get; } = directory;
 
@@ -110,12 +114,8 @@ internal sealed class BindingStore(string directory, string procRoot)
     /// <summary>A process's start time in clock ticks after boot (<c>/proc/PID/stat</c> field 22), or -1.</summary>
     public long StartTime(int pid)
     {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText(Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "stat"));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        var stat = sysfs.ReadText(Path.Combine(sysfs.ProcRoot, pid.ToString(CultureInfo.InvariantCulture), "stat"));
+        if (stat is null)
         {
             return -1;
         }

@@ -6,7 +6,8 @@ namespace Vfio.Platform.Preparation;
 /// <summary>Who uses a device right now: the block devices below it (a card or disk that is mounted,
 /// swapped on, held by another block device or opened exclusively), and the processes that hold its
 /// VFIO nodes open. Devices are matched by number (<c>major:minor</c>), never by a node's name: a root
-/// file system shows as <c>/dev/root</c>, and anyone can <c>mknod</c> another name.</summary>
+/// file system shows as <c>/dev/root</c>, and anyone can <c>mknod</c> another name. Every look-up, procfs
+/// included, goes through <see cref="ISysfs"/>, so a test's tree answers them all.</summary>
 internal static class DeviceUsers
 {
     private const int MaxDepth = 8;
@@ -24,19 +25,9 @@ internal static class DeviceUsers
 
         void Walk(string folder, int depth)
         {
-            IEnumerable<string> children;
-            try
+            foreach (var child in sysfs.Entries(folder))
             {
-                children = Directory.EnumerateDirectories(folder).ToList();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return;
-            }
-
-            foreach (var child in children)
-            {
-                if (new DirectoryInfo(child).LinkTarget is not null)
+                if (sysfs.LinkTarget(child) is not null || !sysfs.IsDirectory(child))
                 {
                     continue; // driver, subsystem, iommu_group...: links lead out of the device
                 }
@@ -57,7 +48,7 @@ internal static class DeviceUsers
 
     /// <summary>Every use of the block devices below <paramref name="devicePath"/>, one line each
     /// (<c>mmcblk0p2 (179:2) mounted on /</c>); empty when none is in use.</summary>
-    public static List<string> BlockDeviceUses(ISysfs sysfs, string devicePath, string procRoot)
+    public static List<string> BlockDeviceUses(ISysfs sysfs, string devicePath)
     {
         var uses = new List<string>();
         var blocks = BlockDevicesBelow(sysfs, devicePath);
@@ -68,7 +59,7 @@ internal static class DeviceUsers
 
         var byNumber = blocks.ToDictionary(b => b.Number, StringComparer.Ordinal);
         // mountinfo: "36 35 179:2 / /mnt rw,... - ext2 /dev/root rw": field 3 is the device number.
-        foreach (var line in ReadLines(Path.Combine(procRoot, "self", "mountinfo")))
+        foreach (var line in ReadLines(sysfs, Path.Combine(sysfs.ProcRoot, "self", "mountinfo")))
         {
             var f = line.Split(' ');
             if (f.Length > 4 && byNumber.TryGetValue(f[2], out var block))
@@ -79,7 +70,7 @@ internal static class DeviceUsers
 
         // /proc/swaps names a node; resolve links (/dev/disk/by-uuid/...) and match the node's name too.
         // A swap under another name still holds the device exclusively: the O_EXCL open below sees it.
-        foreach (var line in ReadLines(Path.Combine(procRoot, "swaps")).Skip(1))
+        foreach (var line in ReadLines(sysfs, Path.Combine(sysfs.ProcRoot, "swaps")).Skip(1))
         {
             var node = line.Split([' ', '\t'], 2, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
             if (node is null)
@@ -87,7 +78,7 @@ internal static class DeviceUsers
                 continue;
             }
 
-            var target = Path.GetFileName(ResolveNode(node));
+            var target = Path.GetFileName(sysfs.ResolveLink(node));
             if (blocks.FirstOrDefault(b => b.Name == target) is { } swapped)
             {
                 uses.Add($"{Describe(swapped)} is swap ({Unescape(node)})");
@@ -96,13 +87,9 @@ internal static class DeviceUsers
 
         foreach (var block in blocks)
         {
-            var holders = Path.Combine(block.SysfsPath, "holders");
-            if (Directory.Exists(holders))
+            foreach (var holder in sysfs.Entries(Path.Combine(block.SysfsPath, "holders")).Select(Path.GetFileName))
             {
-                foreach (var holder in Directory.EnumerateFileSystemEntries(holders).Select(Path.GetFileName).Order(StringComparer.Ordinal))
-                {
-                    uses.Add($"{Describe(block)} is held by {holder}");
-                }
+                uses.Add($"{Describe(block)} is held by {holder}");
             }
         }
 
@@ -129,16 +116,16 @@ internal static class DeviceUsers
 
     /// <summary>The processes other than this one that hold any of <paramref name="nodes"/> open, as
     /// <c>pid 1234 (name)</c>; processes whose descriptors cannot be read are not seen.</summary>
-    public static List<string> Holders(string procRoot, IReadOnlyCollection<string> nodes)
+    public static List<string> Holders(ISysfs sysfs, IReadOnlyCollection<string> nodes)
     {
         var holders = new List<string>();
-        if (nodes.Count == 0 || !Directory.Exists(procRoot))
+        if (nodes.Count == 0)
         {
             return holders;
         }
 
         var self = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        foreach (var process in Directory.EnumerateDirectories(procRoot))
+        foreach (var process in sysfs.Entries(sysfs.ProcRoot))
         {
             var pid = Path.GetFileName(process);
             if (pid == self || !pid.All(char.IsAsciiDigit))
@@ -146,20 +133,13 @@ internal static class DeviceUsers
                 continue;
             }
 
-            try
+            // A process gone meanwhile, or not ours to read, lists no descriptors.
+            var holds = sysfs.Entries(Path.Combine(process, "fd"))
+                .Select(sysfs.LinkTarget)
+                .Any(target => target is not null && nodes.Contains(target));
+            if (holds)
             {
-                var holds = Directory.EnumerateFileSystemEntries(Path.Combine(process, "fd"))
-                    .Select(fd => new FileInfo(fd).LinkTarget)
-                    .Any(target => target is not null && nodes.Contains(target));
-                if (holds)
-                {
-                    var name = File.Exists(Path.Combine(process, "comm")) ? File.ReadAllText(Path.Combine(process, "comm")).Trim() : "?";
-                    holders.Add($"pid {pid} ({name})");
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // gone meanwhile, or not ours to read
+                holders.Add($"pid {pid} ({sysfs.ReadText(Path.Combine(process, "comm")) ?? "?"})");
             }
         }
 
@@ -174,32 +154,11 @@ internal static class DeviceUsers
         .Select(l => l.Trim())
         .FirstOrDefault(l => l.StartsWith("DEVNAME=", StringComparison.Ordinal))?["DEVNAME=".Length..] ?? block.Name;
 
-    private static string ResolveNode(string node)
-    {
-        try
-        {
-            return new FileInfo(node).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? node;
-        }
-        catch (IOException)
-        {
-            return node;
-        }
-    }
-
     /// <summary>mountinfo and swaps escape blanks and backslashes as octal (<c>\040</c>).</summary>
     private static string Unescape(string field) =>
         System.Text.RegularExpressions.Regex.Replace(field, @"\\([0-7]{3})",
             m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString());
 
-    private static string[] ReadLines(string path)
-    {
-        try
-        {
-            return File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
+    private static string[] ReadLines(ISysfs sysfs, string path) =>
+        sysfs.ReadText(path)?.Split('\n') ?? [];
 }

@@ -3,32 +3,80 @@ using Vfio.Native;
 
 namespace Vfio.Platform.Preparation;
 
-/// <summary>The real tree (or a test's copy of it), through open/write so errno survives.</summary>
-internal class Sysfs(string sysfsRoot, string devRoot) : ISysfs
+/// <summary>The real tree (or a test's copy of it), through open/write so errno survives. The only
+/// place in the library that touches sysfs, procfs and the device nodes' names.</summary>
+/// <param name="sysfsRoot">Where sysfs is mounted.</param>
+/// <param name="devRoot">Where device nodes live.</param>
+/// <param name="procRoot">Where procfs is mounted.</param>
+internal class Sysfs(string sysfsRoot, string devRoot = Sysfs.DefaultDevRoot, string procRoot = Sysfs.DefaultProcRoot) : ISysfs
 {
+    /// <summary>Where the kernel mounts sysfs: the default of every option and parameter that names the root.</summary>
+    public const string DefaultRoot = "/sys";
+
+    /// <summary>Where devtmpfs puts device nodes.</summary>
+    public const string DefaultDevRoot = "/dev";
+
+    /// <summary>Where procfs is mounted.</summary>
+    public const string DefaultProcRoot = "/proc";
+
     public string SysfsRoot { get; } = sysfsRoot;
+
+    /// <summary>The tree a binding's options name.</summary>
+    public static Sysfs Of(VfioBindOptions options) => new(options.SysfsRoot, options.DevRoot, options.ProcRoot);
 
     public string DevRoot { get; } = devRoot;
 
-    public bool Exists(string path) => File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null;
+    public string ProcRoot { get; } = procRoot;
 
-    public string? LinkName(string path)
+    public virtual bool Exists(string path) => File.Exists(path) || Directory.Exists(path) || LinkTarget(path) is not null;
+
+    public virtual bool IsDirectory(string path) => Directory.Exists(path);
+
+    public virtual IReadOnlyList<string> Entries(string directory)
     {
-        var target = new FileInfo(path).LinkTarget;
-        return target is null ? null : Path.GetFileName(target.TrimEnd('/'));
+        try
+        {
+            return [.. Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return []; // missing, not a directory, gone meanwhile (a process), or not ours to read
+        }
     }
 
-    public string? ReadText(string path)
+    public virtual string? LinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public virtual string? LinkName(string path) => LinkTarget(path) is { } target ? Path.GetFileName(target.TrimEnd('/')) : null;
+
+    public virtual string ResolveLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return path;
+        }
+    }
+
+    public virtual string? ReadText(string path)
     {
         try
         {
             return File.ReadAllText(path).Trim();
         }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }

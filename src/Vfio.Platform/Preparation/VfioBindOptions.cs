@@ -3,11 +3,11 @@ namespace Vfio.Platform.Preparation;
 /// <summary>Options for <see cref="VfioDeviceBinding.Bind(string, VfioBindOptions?)"/>.</summary>
 public sealed record VfioBindOptions
 {
-    /// <summary>Where sysfs is mounted; a test can point it at a fake tree.</summary>
-    public string SysfsRoot { get; init; } = "/sys";
+    /// <summary>Where sysfs is mounted (<c>/sys</c>); a test can point it at a fake tree.</summary>
+    public string SysfsRoot { get; init; } = Sysfs.DefaultRoot;
 
-    /// <summary>Where device nodes live.</summary>
-    public string DevRoot { get; init; } = "/dev";
+    /// <summary>Where device nodes live (<c>/dev</c>).</summary>
+    public string DevRoot { get; init; } = Sysfs.DefaultDevRoot;
 
     /// <summary>Set <c>vfio_iommu_type1.allow_unsafe_interrupts</c>: needed where the interrupt controller
     /// cannot remap interrupts (many ARM SoCs), and unsafe because the device could then forge
@@ -37,8 +37,8 @@ public sealed record VfioBindOptions
     /// which undoes every binding, clears them too.</summary>
     public string StateDirectory { get; init; } = "/run/vfio-net";
 
-    /// <summary>Where procfs is mounted (mounts, swaps, process descriptors); a test can point it at a fake tree.</summary>
-    public string ProcRoot { get; init; } = "/proc";
+    /// <summary>Where procfs is mounted (<c>/proc</c>: mounts, swaps, process descriptors); a test can point it at a fake tree.</summary>
+    public string ProcRoot { get; init; } = Sysfs.DefaultProcRoot;
 
     /// <summary>How long to wait for the driver to bind and the group node to appear.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);

@@ -81,13 +81,13 @@ public sealed class VfioDeviceBinding : IDisposable
     public static VfioDeviceBinding Bind(string device, VfioBindOptions? options = null)
     {
         options ??= new VfioBindOptions();
-        return Bind(new Sysfs(options.SysfsRoot, options.DevRoot), device, options);
+        return Bind(Sysfs.Of(options), device, options);
     }
 
     internal static VfioDeviceBinding Bind(ISysfs sysfs, string device, VfioBindOptions options)
     {
         var bus = FindBus(sysfs, device, "bind");
-        var store = new BindingStore(options.StateDirectory, options.ProcRoot);
+        var store = new BindingStore(options.StateDirectory, sysfs);
         var devicePath = DevicePathOf(sysfs, bus, device);
         var vfio = VfioDriverOf(bus);
         var current = sysfs.LinkName(Path.Combine(devicePath, "driver"));
@@ -109,7 +109,7 @@ public sealed class VfioDeviceBinding : IDisposable
         IReadOnlyList<string> overridden = [];
         if (current != vfio)
         {
-            var uses = DeviceUsers.BlockDeviceUses(sysfs, devicePath, options.ProcRoot);
+            var uses = DeviceUsers.BlockDeviceUses(sysfs, devicePath);
             if (uses.Count > 0 && options.RefuseBlockDevicesInUse)
             {
                 throw new VfioDeviceBusyException("bind", device, uses,
@@ -194,11 +194,8 @@ public sealed class VfioDeviceBinding : IDisposable
             nodes.Add(Path.Combine(sysfs.DevRoot, "vfio", "noiommu-" + group));
         }
 
-        var cdevs = Path.Combine(devicePath, "vfio-dev");
-        if (Directory.Exists(cdevs))
-        {
-            nodes.AddRange(Directory.EnumerateDirectories(cdevs).Select(d => Path.Combine(sysfs.DevRoot, "vfio", "devices", Path.GetFileName(d))));
-        }
+        nodes.AddRange(sysfs.Entries(Path.Combine(devicePath, "vfio-dev")).Where(sysfs.IsDirectory)
+            .Select(d => Path.Combine(sysfs.DevRoot, "vfio", "devices", Path.GetFileName(d))));
 
         return nodes;
     }
@@ -266,13 +263,13 @@ public sealed class VfioDeviceBinding : IDisposable
     public static VfioReleaseResult Release(string device, bool reprobe, VfioBindOptions? options = null)
     {
         options ??= new VfioBindOptions();
-        return Release(new Sysfs(options.SysfsRoot, options.DevRoot), device, reprobe, options);
+        return Release(Sysfs.Of(options), device, reprobe, options);
     }
 
     internal static VfioReleaseResult Release(ISysfs sysfs, string device, bool reprobe, VfioBindOptions options)
     {
         var bus = FindBus(sysfs, device, "release");
-        var store = new BindingStore(options.StateDirectory, options.ProcRoot);
+        var store = new BindingStore(options.StateDirectory, sysfs);
         var record = store.Read(device);
         if (record is not null && !record.Persistent && store.OwnerAlive(record) && record.Pid != Environment.ProcessId)
         {
@@ -300,7 +297,7 @@ public sealed class VfioDeviceBinding : IDisposable
     public static IReadOnlyList<BindingRecord> Records(VfioBindOptions? options = null)
     {
         options ??= new VfioBindOptions();
-        return new BindingStore(options.StateDirectory, options.ProcRoot).All();
+        return new BindingStore(options.StateDirectory, Sysfs.Of(options)).All();
     }
 
     /// <summary>True while the process that wrote <paramref name="record"/> still runs.</summary>
@@ -308,7 +305,7 @@ public sealed class VfioDeviceBinding : IDisposable
     {
         ArgumentNullException.ThrowIfNull(record);
         options ??= new VfioBindOptions();
-        return new BindingStore(options.StateDirectory, options.ProcRoot).OwnerAlive(record);
+        return new BindingStore(options.StateDirectory, Sysfs.Of(options)).OwnerAlive(record);
     }
 
     /// <summary>Unbinds the device from VFIO, puts back its <c>driver_override</c> and the module
@@ -419,7 +416,7 @@ public sealed class VfioDeviceBinding : IDisposable
     private static void RefuseIfHeld(ISysfs sysfs, VfioBindOptions options, string device, string devicePath)
     {
         var nodes = VfioNodes(sysfs, devicePath);
-        var holders = DeviceUsers.Holders(options.ProcRoot, nodes);
+        var holders = DeviceUsers.Holders(sysfs, nodes);
         if (holders.Count == 0)
         {
             // Descriptors we cannot read: a group opens once at a time, so EBUSY still tells.
@@ -501,11 +498,11 @@ public sealed class VfioDeviceBinding : IDisposable
             throw new VfioException(operation, device, Errno.EINVAL, "A device is named by its sysfs name (ff170000.mmc, 0000:00:01.0), not a path.");
         }
 
-        return Discovery.SysfsDevices.Find(sysfs.SysfsRoot, device, sysfs.Exists)?.Bus
-            ?? throw new VfioException(operation, device, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfs.SysfsRoot, device));
+        return Discovery.SysfsDevices.Find(sysfs, device)?.Bus
+            ?? throw new VfioException(operation, device, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfs, device));
     }
 
-    private static string DevicePathOf(ISysfs sysfs, string bus, string device) => Discovery.SysfsDevices.PathOf(sysfs.SysfsRoot, bus, device);
+    private static string DevicePathOf(ISysfs sysfs, string bus, string device) => Discovery.SysfsDevices.PathOf(sysfs, bus, device);
 
     private static string VfioDriverOf(string bus) => bus == "pci" ? "vfio-pci" : bus == "amba" ? "vfio-amba" : "vfio-platform";
 

@@ -8,24 +8,6 @@ using Vfio.Platform.Iommufd;
 
 namespace Vfio.Check;
 
-/// <summary>The IOMMU back-end to open the device through; <see cref="Auto"/> takes the group's own kind.</summary>
-internal enum IommuChoice
-{
-    Auto,
-    Type1,
-    Iommufd,
-    NoIommu,
-}
-
-/// <summary>What to check and how.</summary>
-/// <param name="Device">The device's sysfs name.</param>
-/// <param name="Iommu">The back-end asked for.</param>
-/// <param name="Reset">Run VFIO_DEVICE_RESET when the device offers it (it resets the device).</param>
-internal sealed record CheckOptions(string Device, IommuChoice Iommu, bool Reset);
-
-/// <summary>The device cannot be checked yet (no such device, not bound to VFIO): exit 4, nothing was touched.</summary>
-internal sealed class DeviceNotReadyException(string message) : Exception(message);
-
 /// <summary>Opens one device the way Vfio.Platform does and runs every case on it. Everything it sets up
 /// (interrupts, DMA mappings, region mappings) is undone before the case ends, and the device, group and
 /// container or iommufd are closed at the end: vfio-check leaves the device as it found it.</summary>

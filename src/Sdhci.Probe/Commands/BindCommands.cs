@@ -5,12 +5,6 @@ using Vfio.Platform.Preparation;
 
 namespace Sdhci.Probe.Commands;
 
-/// <summary>What <c>bind</c> did.</summary>
-internal sealed record BindResult(string Device, string? OriginalDriver, string Driver, string GroupPath, bool NoIommu);
-
-/// <summary>What <c>unbind</c> left: the driver the device is bound to now (null: none), and what was left as it was.</summary>
-internal sealed record UnbindResult(string Device, string? Driver, bool Restored, IReadOnlyList<string> Notes);
-
 /// <summary><c>sdhci-probe bind</c> and <c>unbind</c>: the seed's sysfs steps, done safely and reversibly.</summary>
 internal static class BindCommands
 {

@@ -698,14 +698,3 @@ internal static class CardCommands
         }
     }
 }
-
-/// <summary>DMA memory a command owns for one transfer: <see cref="IDisposable.Dispose"/> unmaps and frees it,
-/// which is safe only once the controller's DMA has stopped.</summary>
-internal interface IOwnedDmaMemory : IDmaMemory, IDisposable;
-
-/// <summary>What a card command's body works with: the device's name, the card brought up, how long that took,
-/// where DMA memory comes from (null: PIO only), and the token the signals cancel.</summary>
-/// <summary>How long a transfer took (without the bring-up) and, for DMA, the device address of its DMA memory.</summary>
-internal readonly record struct TransferTiming(TimeSpan Elapsed, ulong? DmaAddress);
-
-internal sealed record CardContext(string Device, ISdCard Card, SdCardInfo Info, TimeSpan BringUp, Func<int, IOwnedDmaMemory>? AllocateDma, CancellationToken Stop);

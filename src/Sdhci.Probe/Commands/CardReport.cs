@@ -46,31 +46,3 @@ internal sealed record CardReport(
 
     private static string Hex(ulong value, int digits) => "0x" + value.ToString("x" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }
-
-internal sealed record CidReport(string Raw, string Manufacturer, string Oem, string Product, string Revision, string Serial, string Made);
-
-internal sealed record CsdReport(string Raw, string Version, long MaxTransferRateHz, int ReadBlockLength);
-
-internal sealed record ScrReport(string Raw, string SpecVersion, bool Bus1Bit, bool Bus4Bit, bool Cmd23);
-
-/// <summary>What <c>read --json</c> and <c>write --json</c> print: the card, the transfer and its timing.
-/// <c>Data</c> (base64) only for a read without <c>--out</c>; <c>Adma</c> ("32-bit", "64-bit", "64-bit (v4)": the
-/// descriptors used) only for <c>--mode adma2</c>; <c>DmaAddress</c> (hex: the IOVA, or without an IOMMU the
-/// physical address, of the DMA memory) only for sdma and adma2. No hash: .NET's hashes need OpenSSL, which
-/// a board's minimal root file system may lack; hash the <c>--out</c> file with sha256sum.</summary>
-internal sealed record TransferReport(
-    string Device,
-    string Direction,
-    long Lba,
-    int Blocks,
-    long Bytes,
-    string Mode,
-    string? Adma,
-    string BlockCountMode,
-    double BringUpSeconds,
-    double TransferSeconds,
-    double BytesPerSecond,
-    string? DmaAddress,
-    string? Out,
-    string? Data,
-    CardReport Card);

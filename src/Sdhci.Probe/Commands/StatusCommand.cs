@@ -1,22 +1,7 @@
 using System.CommandLine;
-using System.Text.Json.Serialization;
 using Vfio.Platform.Preparation;
 
 namespace Sdhci.Probe.Commands;
-
-/// <summary>One controller as <c>status</c> shows it: who has it, what its binding record says, and
-/// what <c>unbind --restore</c> would do.</summary>
-internal sealed record StatusEntry(
-    string Device,
-    string? Driver,
-    bool Recorded,
-    string? OriginalDriver,
-    string? OriginalOverride,
-    IReadOnlyList<ModuleParameterChange> Parameters,
-    int? Pid,
-    bool? OwnerRunning,
-    bool? Persistent,
-    IReadOnlyList<string> RestoreSteps);
 
 /// <summary><c>sdhci-probe status [DEVICE]</c>: the controllers bound to VFIO and their records.</summary>
 internal static class StatusCommand
@@ -128,8 +113,3 @@ internal static class StatusCommand
         return text.ToString();
     }
 }
-
-/// <summary>Source-generated JSON for <c>status</c> (trim and AOT safe).</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(List<StatusEntry>))]
-internal sealed partial class StatusJson : JsonSerializerContext;

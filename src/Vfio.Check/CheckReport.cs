@@ -1,20 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Serialization;
 
 namespace Vfio.Check;
-
-/// <summary>One case of the check and what came of it.</summary>
-/// <param name="Id">A stable name scripts can look for: <c>region.0</c>, <c>trigger.1</c>, <c>dma.4k</c>.</param>
-/// <param name="Title">What the case is about, for people: <c>BAR0</c>, <c>MSI</c>.</param>
-/// <param name="Result"><c>pass</c>, <c>fail</c> or <c>skip</c>.</param>
-/// <param name="Detail">What was found, or why it was skipped.</param>
-/// <param name="Errno">The errno name of the kernel's (or the library's) refusal, when there is one.</param>
-/// <param name="Fix">What to do about a failure.</param>
-internal sealed record CheckCase(string Id, string Title, string Result, string Detail, string? Errno = null, string? Fix = null)
-{
-    public const string Pass = "pass", Fail = "fail", Skip = "skip";
-}
 
 /// <summary>Everything vfio-check found about one device.</summary>
 /// <param name="Device">The device's sysfs name.</param>
@@ -53,8 +40,3 @@ internal sealed record CheckReport(string Device, string Bus, string Driver, int
         return text.ToString();
     }
 }
-
-/// <summary>Source-generated JSON for the report (trim and AOT safe).</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(CheckReport))]
-internal sealed partial class CheckJson : JsonSerializerContext;

@@ -1,0 +1,3 @@
+namespace Sdhci.Probe.Commands;
+
+internal sealed record CsdReport(string Raw, string Version, long MaxTransferRateHz, int ReadBlockLength);

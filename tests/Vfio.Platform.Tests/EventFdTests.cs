@@ -214,4 +214,62 @@ public sealed class EventFdAsyncTests
         eventFd.Signal(4);
         Assert.Equal(4UL, await eventFd.WaitAsync(TestContext.Current.CancellationToken));
     }
+
+    /// <summary>What docs/api-guide.md says of the poll threads: one per eventfd, started by the first
+    /// WaitAsync that has to wait, reused by every later one, none for Wait, gone with Dispose. Counted by
+    /// name in /proc/self/task (this collection runs alone).</summary>
+    [Fact]
+    public async Task Each_eventfd_gets_one_poll_thread_from_its_first_async_wait_until_it_is_disposed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var before = WaiterThreads();
+        var a = EventFd.Create();
+        var b = EventFd.Create();
+        a.Signal(1);
+        Assert.Equal(1UL, a.Wait(TimeSpan.FromSeconds(1)));
+        a.Signal(1);
+        Assert.Equal(1UL, await a.WaitAsync(ct)); // a count already there: completes at once
+        Assert.Equal(before, WaiterThreads());
+
+        var pendingA = a.WaitAsync(ct).AsTask();
+        var pendingB = b.WaitAsync(ct).AsTask();
+        await WaitForThreads(before + 2, ct);
+        a.Signal(2);
+        b.Signal(3);
+        Assert.Equal(2UL, await pendingA);
+        Assert.Equal(3UL, await pendingB);
+        var again = a.WaitAsync(ct).AsTask();
+        a.Signal(1);
+        Assert.Equal(1UL, await again);
+        Assert.Equal(before + 2, WaiterThreads());
+
+        a.Dispose();
+        await WaitForThreads(before + 1, ct);
+        b.Dispose();
+        await WaitForThreads(before, ct);
+    }
+
+    private static int WaiterThreads() =>
+        Directory.EnumerateDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).StartsWith("vfio-irq-wait", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false; // ended meanwhile
+            }
+        });
+
+    /// <summary>A thread is named as it starts and leaves the task list a moment after it ends: allow 2 s.</summary>
+    private static async Task WaitForThreads(int expected, CancellationToken ct)
+    {
+        for (var i = 0; i < 200 && WaiterThreads() != expected; i++)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        Assert.Equal(expected, WaiterThreads());
+    }
 }

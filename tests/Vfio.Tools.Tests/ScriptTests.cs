@@ -49,7 +49,7 @@ public sealed class ScriptTests : IDisposable
     {
         Prerequisite.Require(Repository.OnPath("shellcheck"), "shellcheck (tools/setup-host installs it)");
 
-        var result = Repository.Run("shellcheck", ["--external-sources", "--format=gcc", script]);
+        var result = Repository.Run("shellcheck", ["--check-sourced", "--external-sources", "--format=gcc", script]);
 
         Assert.True(result.ExitCode == 0, $"shellcheck {script}:\n{result.Stdout}{result.Stderr}");
     }
@@ -125,6 +125,22 @@ public sealed class ScriptTests : IDisposable
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Matches(@"rig: line \d+: .*mkdir -p .* failed \(exit 1\)", result.Stderr);
+    }
+
+    [Fact]
+    public void The_rig_runs_through_a_symbolic_link()
+    {
+        // Its parts (tools/vm/lib) and inputs are found next to the file the link points at.
+        Prerequisite.Require(Repository.OnPath("gcc"), "gcc (tools/setup-host installs it)");
+        var link = Path.Combine(_scratch.FullName, "rig-link");
+        File.CreateSymbolicLink(link, Rig);
+
+        var result = RunWith([], link, "card-image");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var image = result.Stdout.Trim();
+        Assert.StartsWith(Path.Combine(_scratch.FullName, "card", "card-"), image, StringComparison.Ordinal);
+        Assert.Equal(64L << 20, new FileInfo(image).Length);
     }
 
     [Fact]

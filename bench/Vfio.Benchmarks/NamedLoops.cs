@@ -29,7 +29,7 @@ public enum BenchMode : uint
     Sdr50 = 2,
 }
 
-/// <summary>The named-register loops: what a driver does with a bound <see cref="RegisterBlock{TBlock}"/>,
+/// <summary>The named-register loops: what a driver does with a bound <see cref="RegisterBlock{TBlock, TBus}"/>,
 /// <see cref="MmioLoops.Accesses"/> times, exactly like <c>named_*</c> in ../baseline/baseline.c with
 /// <c>#define</c>d offsets. The block comes in as a parameter, as C's base pointer does.</summary>
 public static class NamedLoops

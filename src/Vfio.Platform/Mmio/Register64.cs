@@ -13,7 +13,15 @@ public readonly struct Register64<TBlock, TAccess>
     /// <summary>Declares the register.</summary>
     /// <param name="offset">Byte offset in the block, aligned to 8 byte(s).</param>
     /// <exception cref="ArgumentOutOfRangeException">The register does not lie inside <typeparamref name="TBlock"/>, or is misaligned.</exception>
-    public Register64(int offset) => Offset = RegisterDeclaration.Check<TBlock>(offset, 8);
+    public Register64(int offset)
+    {
+        if (!RegisterDeclaration.Fits(TBlock.Size, offset, 8))
+        {
+            RegisterDeclaration.Throw<TBlock>(offset, 8);
+        }
+
+        Offset = offset;
+    }
 
     /// <summary>Byte offset in the block.</summary>
     public int Offset { get; }

@@ -13,7 +13,15 @@ public readonly struct Register8<TBlock, TAccess>
     /// <summary>Declares the register.</summary>
     /// <param name="offset">Byte offset in the block, aligned to 1 byte(s).</param>
     /// <exception cref="ArgumentOutOfRangeException">The register does not lie inside <typeparamref name="TBlock"/>, or is misaligned.</exception>
-    public Register8(int offset) => Offset = RegisterDeclaration.Check<TBlock>(offset, 1);
+    public Register8(int offset)
+    {
+        if (!RegisterDeclaration.Fits(TBlock.Size, offset, 1))
+        {
+            RegisterDeclaration.Throw<TBlock>(offset, 1);
+        }
+
+        Offset = offset;
+    }
 
     /// <summary>Byte offset in the block.</summary>
     public int Offset { get; }

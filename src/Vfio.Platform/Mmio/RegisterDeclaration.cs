@@ -10,7 +10,16 @@ namespace Vfio.Platform.Mmio;
 /// Registers' names for dumps live in the driver's description of the block.</remarks>
 internal static class RegisterDeclaration
 {
-    public static int Check<TBlock>(int offset, int width)
+    /// <summary>Whether a register of <paramref name="width"/> bytes at <paramref name="offset"/> lies inside a block
+    /// of <paramref name="blockSize"/> bytes, aligned to its width. Non-generic and integer-only: NativeAOT's build-time
+    /// interpreter runs it (a generic method here kept the block's statics from being preinitialized, measured).</summary>
+    public static bool Fits(int blockSize, int offset, int width) =>
+        offset >= 0 && offset <= blockSize - width && (offset & (width - 1)) == 0;
+
+    /// <summary>Throws the declaration error; called only when <see cref="Fits"/> is false.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Throw<TBlock>(int offset, int width)
         where TBlock : struct, IRegisterBlock
     {
         if (offset < 0 || offset > TBlock.Size - width)
@@ -18,12 +27,7 @@ internal static class RegisterDeclaration
             ThrowOutside<TBlock>(offset, width);
         }
 
-        if ((offset & (width - 1)) != 0)
-        {
-            ThrowMisaligned<TBlock>(offset, width);
-        }
-
-        return offset;
+        ThrowMisaligned<TBlock>(offset, width);
     }
 
     [DoesNotReturn]

@@ -130,13 +130,14 @@ public sealed class VfioDevice : IDisposable
     }
 
     /// <summary><c>VFIO_DEVICE_GET_REGION_INFO</c> with its capability chain (sparse mmap areas, type).</summary>
-    /// <exception cref="VfioException">The index is out of range, or the kernel refused.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The index is not below <see cref="RegionCount"/>: checked before the kernel is asked.</exception>
+    /// <exception cref="VfioException">The kernel refused.</exception>
     public VfioRegionInfo GetRegionInfo(int index)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         if ((uint)index >= (uint)RegionCount)
         {
-            throw new VfioException("VFIO_DEVICE_GET_REGION_INFO", Name, Errno.EINVAL, $"Region index {index} is out of range: the device has {RegionCount} region(s).");
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name}: GetRegionInfo: region index {index} is out of range: the device has {RegionCount} region(s).");
         }
 
         var size = (int)Structs.Size<vfio_region_info>();
@@ -201,12 +202,14 @@ public sealed class VfioDevice : IDisposable
 
     /// <summary>Maps region <paramref name="index"/> for MMIO. Falls back to pread/pwrite on the device
     /// file when the kernel does not allow mmap, behind the same API.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index is not below <see cref="RegionCount"/>.</exception>
+    /// <exception cref="ArgumentException">The region is neither readable nor writable (an absent BAR, say).</exception>
     public MmioRegion MapRegion(int index)
     {
         var info = GetRegionInfo(index);
         if (!info.CanRead && !info.CanWrite)
         {
-            throw new VfioException("map region", Name, Errno.EINVAL, $"Region {index} is neither readable nor writable (size {info.Size}).");
+            throw new ArgumentException($"{Name}: MapRegion: region {index} is neither readable nor writable (size {info.Size}).", nameof(index));
         }
 
         var region = MmioRegion.Create(Sys, _fd, info, $"{Name} region {index}");
@@ -219,12 +222,14 @@ public sealed class VfioDevice : IDisposable
     }
 
     /// <summary><c>VFIO_DEVICE_GET_IRQ_INFO</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index is not below <see cref="IrqCount"/>: checked before the kernel is asked.</exception>
+    /// <exception cref="VfioException">The kernel refused.</exception>
     public VfioIrqInfo GetIrqInfo(int index)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         if ((uint)index >= (uint)IrqCount)
         {
-            throw new VfioException("VFIO_DEVICE_GET_IRQ_INFO", Name, Errno.EINVAL, $"IRQ index {index} is out of range: the device has {IrqCount} IRQ index(es).");
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"{Name}: GetIrqInfo: IRQ index {index} is out of range: the device has {IrqCount} IRQ index(es).");
         }
 
         var info = new vfio_irq_info { argsz = Structs.Size<vfio_irq_info>(), index = (uint)index };
@@ -236,17 +241,20 @@ public sealed class VfioDevice : IDisposable
     }
 
     /// <summary>Wires IRQ <paramref name="index"/> (vector <paramref name="subindex"/>) to an eventfd.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index or the vector is out of range.</exception>
+    /// <exception cref="ArgumentException">The index cannot signal an eventfd.</exception>
+    /// <exception cref="VfioException">The kernel refused.</exception>
     public VfioInterrupt EnableInterrupt(int index, int subindex = 0)
     {
         var info = GetIrqInfo(index);
         if (!info.SupportsEventFd)
         {
-            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} cannot signal an eventfd (flags 0x{info.Flags:x}).");
+            throw new ArgumentException($"{Name}: EnableInterrupt: IRQ index {index} cannot signal an eventfd (flags 0x{info.Flags:x}).", nameof(index));
         }
 
         if ((uint)subindex >= info.Count)
         {
-            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} has {info.Count} vector(s); {subindex} is out of range.");
+            throw new ArgumentOutOfRangeException(nameof(subindex), subindex, $"{Name}: EnableInterrupt: IRQ index {index} has {info.Count} vector(s); {subindex} is out of range.");
         }
 
         var interrupt = VfioInterrupt.Create(this, info, subindex);
@@ -265,18 +273,20 @@ public sealed class VfioDevice : IDisposable
     /// <param name="index">The IRQ index.</param>
     /// <param name="count">Vectors wanted, 1 to the index's count.</param>
     /// <returns>One interrupt per vector, in vector order.</returns>
-    /// <exception cref="VfioException">The index cannot signal eventfds, has fewer vectors, or the kernel refused.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The index is out of range, or it has fewer vectors than <paramref name="count"/>.</exception>
+    /// <exception cref="ArgumentException">The index cannot signal eventfds.</exception>
+    /// <exception cref="VfioException">The kernel refused.</exception>
     public IReadOnlyList<VfioInterrupt> EnableInterrupts(int index, int count)
     {
         var info = GetIrqInfo(index);
         if (!info.SupportsEventFd)
         {
-            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} cannot signal an eventfd (flags 0x{info.Flags:x}).");
+            throw new ArgumentException($"{Name}: EnableInterrupts: IRQ index {index} cannot signal an eventfd (flags 0x{info.Flags:x}).", nameof(index));
         }
 
         if (count < 1 || (uint)count > info.Count)
         {
-            throw new VfioException("VFIO_DEVICE_SET_IRQS", Name, Errno.EINVAL, $"IRQ index {index} has {info.Count} vector(s); {count} cannot be enabled.");
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"{Name}: EnableInterrupts: IRQ index {index} has {info.Count} vector(s); {count} cannot be enabled.");
         }
 
         var interrupts = VfioInterrupt.CreateMany(this, info, count);
@@ -348,8 +358,9 @@ public sealed class VfioDevice : IDisposable
     /// has run the library disposes the device on the event's thread, because the kernel waits for it.
     /// That Dispose races with any thread still accessing the device's regions, so a handler should stop
     /// those threads before anything in it can fail.</para></summary>
-    /// <exception cref="VfioException">On adding a handler: the device has no device-request IRQ
+    /// <exception cref="NotSupportedException">On adding a handler: the device has no device-request IRQ
     /// (platform devices; see <see cref="CanRequestRelease"/>).</exception>
+    /// <exception cref="VfioException">On adding the first handler: the kernel refused to wire the IRQ.</exception>
     /// <example>
     /// <code>
     /// using var stop = new CancellationTokenSource();
@@ -365,8 +376,8 @@ public sealed class VfioDevice : IDisposable
             ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
             if (!CanRequestRelease)
             {
-                throw new VfioException("VFIO_DEVICE_SET_IRQS(request)", Name, Errno.EOPNOTSUPP,
-                    IsPci ? "This vfio-pci has no device-request IRQ." : "Only vfio-pci devices have a device-request IRQ; vfio-platform has none.");
+                throw new NotSupportedException(
+                    $"{Name}: ReleaseRequested: " + (IsPci ? "this vfio-pci has no device-request IRQ." : "only vfio-pci devices have a device-request IRQ; vfio-platform has none."));
             }
 
             _releaseRequested += value;
@@ -448,12 +459,13 @@ public sealed class VfioDevice : IDisposable
 
     /// <summary>Sets or clears Bus Master Enable (bit 2 of the PCI command register, through the
     /// config-space region). A PCI device can DMA only with it set, and vfio-pci leaves it as it found it.</summary>
-    /// <exception cref="VfioException">Not a PCI device, or the config space is not accessible.</exception>
+    /// <exception cref="NotSupportedException">Not a PCI device.</exception>
+    /// <exception cref="VfioException">The config space is not accessible.</exception>
     public void SetPciBusMaster(bool enable)
     {
         if (!IsPci)
         {
-            throw new VfioException("set bus master", Name, Errno.EINVAL, "Bus mastering is a PCI notion; a platform device can DMA as it is.");
+            throw new NotSupportedException($"{Name}: SetPciBusMaster: bus mastering is a PCI notion; a platform device can DMA as it is.");
         }
 
         const int Command = 0x04, BusMaster = 1 << 2;
@@ -463,18 +475,16 @@ public sealed class VfioDevice : IDisposable
     }
 
     /// <summary><c>VFIO_DEVICE_RESET</c>.</summary>
+    /// <exception cref="VfioException">The kernel refused: on a device without <see cref="CanReset"/> it
+    /// answers EINVAL, and the message says to use the device's own reset.</exception>
     public void Reset()
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        if (!CanReset)
-        {
-            throw new VfioException("VFIO_DEVICE_RESET", Name, Errno.ENOTTY, "The kernel offers no reset for this device; use the device's own reset (SDHCI: software reset register).");
-        }
-
         var result = Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_RESET, 0);
         if (result < 0)
         {
-            throw new VfioException("VFIO_DEVICE_RESET", Name, -result);
+            throw new VfioException("VFIO_DEVICE_RESET", Name, -result,
+                CanReset ? null : "The kernel offers no reset for this device (VFIO_DEVICE_FLAGS_RESET is clear); use the device's own reset (a software-reset register).");
         }
     }
 

@@ -476,5 +476,9 @@ internal static class Checks
         {
             Put(key, e.ErrnoName);
         }
+        catch (ArgumentException e)
+        {
+            Put(key, e.GetType().Name); // the caller's mistake, refused before the kernel is asked
+        }
     }
 }

@@ -150,12 +150,20 @@ public sealed class ErrorPathTests
         using var group = container.OpenGroup("/dev/vfio/7");
         using var device = group.OpenDevice("ff170000.mmc");
 
-        var region = Assert.Throws<VfioException>(() => device.GetRegionInfo(1));
-        var irq = Assert.Throws<VfioException>(() => device.EnableInterrupt(3));
+        var region = Assert.Throws<ArgumentOutOfRangeException>(() => device.GetRegionInfo(1));
+        var irq = Assert.Throws<ArgumentOutOfRangeException>(() => device.EnableInterrupt(3));
+        var vector = Assert.Throws<ArgumentOutOfRangeException>(() => device.EnableInterrupt(0, subindex: 1));
 
-        Assert.Contains("Region index 1 is out of range: the device has 1 region(s)", region.Message, StringComparison.Ordinal);
-        Assert.Contains("IRQ index 3 is out of range", irq.Message, StringComparison.Ordinal);
+        // The caller's mistake: argument exceptions naming the device, the call and the argument, no errno.
+        Assert.Contains("ff170000.mmc: GetRegionInfo: region index 1 is out of range: the device has 1 region(s)", region.Message, StringComparison.Ordinal);
+        Assert.Equal(("index", 1), (region.ParamName, region.ActualValue));
+        Assert.Contains("ff170000.mmc: GetIrqInfo: IRQ index 3 is out of range", irq.Message, StringComparison.Ordinal);
+        Assert.Equal(("index", 3), (irq.ParamName, irq.ActualValue));
+        Assert.Contains("EnableInterrupt: IRQ index 0 has 1 vector(s); 1 is out of range", vector.Message, StringComparison.Ordinal);
+        Assert.Equal("subindex", vector.ParamName);
         Assert.Equal(0, kernel.Sys.IoctlCount(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_GET_REGION_INFO));
+        Assert.Equal(0, kernel.Sys.IoctlCount(FakeKernel.DeviceFd, VfioUapi.VFIO_DEVICE_SET_IRQS));
+        Assert.Equal(3, kernel.OpenDescriptors); // no eventfd made for the refused vector
     }
 
     [Fact]

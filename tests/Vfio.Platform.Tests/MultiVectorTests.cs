@@ -69,10 +69,10 @@ public sealed class MultiVectorTests
         var device = container.OpenGroup("/dev/vfio/7").OpenDevice("0000:00:01.0");
         var before = _kernel.OpenDescriptors;
 
-        var error = Assert.Throws<VfioException>(() => device.EnableInterrupts(2, 5));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => device.EnableInterrupts(2, 5));
 
-        Assert.Equal("EINVAL", error.ErrnoName);
-        Assert.Contains("has 4 vector(s)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(("count", 5), (error.ParamName, error.ActualValue));
+        Assert.Contains("0000:00:01.0: EnableInterrupts: IRQ index 2 has 4 vector(s)", error.Message, StringComparison.Ordinal);
         Assert.Empty(_sets);
         Assert.Equal(before, _kernel.OpenDescriptors);
     }

@@ -90,9 +90,15 @@ public sealed class PhysicalDmaTests
         using var small = DmaBuffer.Allocate(4096);
         using var huge = HugeBuffer(kernel);
 
-        Assert.Contains("huge pages", Assert.Throws<VfioException>(() => space.MapDma(small)).Message, StringComparison.Ordinal);
-        Assert.Contains("cannot be chosen", Assert.Throws<VfioException>(() => space.MapDma(huge, iova: 0x1000)).Message, StringComparison.Ordinal);
-        Assert.Contains("read-only", Assert.Throws<VfioException>(() => space.MapDma(huge, deviceWrites: false)).Message, StringComparison.Ordinal);
+        var notHuge = Assert.Throws<ArgumentException>(() => space.MapDma(small));
+        var chosen = Assert.Throws<ArgumentException>(() => space.MapDma(huge, iova: 0x1000));
+        var readOnly = Assert.Throws<ArgumentException>(() => space.MapDma(huge, deviceWrites: false));
+
+        Assert.Equal(("buffer", "iova", "deviceWrites"), (notHuge.ParamName, chosen.ParamName, readOnly.ParamName));
+        Assert.Contains("huge pages", notHuge.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot be chosen", chosen.Message, StringComparison.Ordinal);
+        Assert.Contains("read-only", readOnly.Message, StringComparison.Ordinal);
+        Assert.All([notHuge, chosen, readOnly], e => Assert.StartsWith("ff170000.mmc: map DMA by physical address", e.Message, StringComparison.Ordinal));
         Assert.Empty(kernel.Offsets);
     }
 

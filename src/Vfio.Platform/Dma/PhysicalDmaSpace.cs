@@ -60,26 +60,29 @@ public sealed class PhysicalDmaSpace : IDmaSpace, IDmaUnmapper
     /// <param name="iova">Must be null: without an IOMMU the device address is the physical address.</param>
     /// <param name="deviceWrites">Must be true: without an IOMMU nothing can stop the device writing.</param>
     /// <returns>The mapping; disposing it lets the buffer be freed.</returns>
-    /// <exception cref="VfioException">The buffer is not of huge pages, pagemap is unreadable or shows no
-    /// frame numbers (no CAP_SYS_ADMIN), a page is absent, or the pages are not physically contiguous.</exception>
+    /// <exception cref="ArgumentException">An IOVA is given, <paramref name="deviceWrites"/> is false, or the
+    /// buffer is not of huge pages: checked before pagemap is read.</exception>
+    /// <exception cref="VfioException">Pagemap is unreadable or shows no frame numbers (no CAP_SYS_ADMIN), a
+    /// page is absent, or the pages are not physically contiguous.</exception>
     public DmaMapping MapDma(DmaBuffer buffer, ulong? iova = null, bool deviceWrites = true)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         const string call = "map DMA by physical address (no-IOMMU)";
         if (iova is not null)
         {
-            throw new VfioException(call, _device, Errno.EINVAL, "Without an IOMMU the device address is the buffer's physical address; it cannot be chosen (pass no IOVA).");
+            throw new ArgumentException($"{_device}: {call}: without an IOMMU the device address is the buffer's physical address; it cannot be chosen (pass no IOVA).", nameof(iova));
         }
 
         if (!deviceWrites)
         {
-            throw new VfioException(call, _device, Errno.EINVAL, "Without an IOMMU a mapping cannot be made read-only for the device.");
+            throw new ArgumentException($"{_device}: {call}: without an IOMMU a mapping cannot be made read-only for the device.", nameof(deviceWrites));
         }
 
         if (!buffer.HugePages)
         {
-            throw new VfioException(call, _device, Errno.EINVAL,
-                "The buffer must be of huge pages (DmaBuffer.Allocate(size, hugePages: true)): ordinary pages are neither physically contiguous nor kept in place by the kernel.");
+            throw new ArgumentException(
+                $"{_device}: {call}: the buffer must be of huge pages (DmaBuffer.Allocate(size, hugePages: true)): ordinary pages are neither physically contiguous nor kept in place by the kernel.",
+                nameof(buffer));
         }
 
         var physical = PhysicalAddressOf(buffer, call);

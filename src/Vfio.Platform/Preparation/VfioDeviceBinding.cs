@@ -495,7 +495,7 @@ public sealed class VfioDeviceBinding : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(device);
         if (device.Contains('/', StringComparison.Ordinal) || device is "." or "..")
         {
-            throw new VfioException(operation, device, Errno.EINVAL, "A device is named by its sysfs name (ff170000.mmc, 0000:00:01.0), not a path.");
+            throw new ArgumentException($"{device}: {operation}: a device is named by its sysfs name (ff170000.mmc, 0000:00:01.0), not a path.", nameof(device));
         }
 
         return Discovery.SysfsDevices.Find(sysfs, device)?.Bus

@@ -109,7 +109,8 @@ internal static partial class ConformanceRun
             "not applicable: without an IOMMU there is no IOVA space: the device is given physical addresses, and no range limits them");
     }
 
-    /// <summary>A refusal the case expects: the library's typed error with the kernel-style errno, and its message naming the way out.</summary>
+    /// <summary>A refusal the case expects: the library refuses the argument before the kernel is asked
+    /// (ArgumentException, recorded with the argument's name), and its message names the device and the way out.</summary>
     private static string Refusal(Action map, string name, IommuMode mode, string hint)
     {
         try
@@ -117,11 +118,11 @@ internal static partial class ConformanceRun
             map();
             return "FAIL: no-IOMMU mapped it";
         }
-        catch (VfioException e)
+        catch (ArgumentException e)
         {
             Detail(name, mode, "message", e.Message.ReplaceLineEndings(" "));
             return e.Message.Contains(hint, StringComparison.Ordinal) && e.Message.Contains(s_device, StringComparison.Ordinal)
-                ? $"refused {e.ErrnoName}"
+                ? $"refused argument {e.ParamName}"
                 : $"FAIL: the refusal does not name the device and the fix ('{hint}'): {e.Message}";
         }
     }

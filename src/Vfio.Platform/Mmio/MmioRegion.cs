@@ -28,7 +28,7 @@ namespace Vfio.Platform.Mmio;
 /// regs.Write32(0x30, status); // write 1 to clear
 /// </code>
 /// </example>
-public sealed unsafe class MmioRegion : IDisposable
+public sealed class MmioRegion : IDisposable
 {
     private readonly ISyscalls _sys;
     private readonly KernelFd? _file;
@@ -36,7 +36,7 @@ public sealed unsafe class MmioRegion : IDisposable
     private readonly KernelFd? _ownedFile;
     private readonly long _length;
     private readonly long _mappedLength;
-    private byte* _base;
+    private unsafe byte* _base;
 
     // Sparse regions: mapped areas other than the one at offset 0 (which is the fast window at _base).
     // Accesses there take the slow path, which finds the area and does the load or store directly.
@@ -57,7 +57,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     private readonly record struct MappedArea(long Offset, long Length, nint Mapping);
 
-    private MmioRegion(ISyscalls sys, string name, long length, KernelFd? file, long fileOffset, nint mapping, KernelFd? ownedFile, long mappedLength = -1)
+    private unsafe MmioRegion(ISyscalls sys, string name, long length, KernelFd? file, long fileOffset, nint mapping, KernelFd? ownedFile, long mappedLength = -1)
     {
         _sys = sys;
         Name = name;
@@ -85,13 +85,13 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>True when accesses are direct loads and stores on a mapping (of the whole region, or for a
     /// sparse region of the area at offset 0); false when they go through pread/pwrite on the device file.</summary>
-    public bool IsMapped => _base != null;
+    public unsafe bool IsMapped => _base != null;
 
     /// <summary>The parts of the region that are mapped, as (offset, length). The whole region for an
     /// ordinary mappable region; for a sparse one (<c>VFIO_REGION_INFO_CAP_SPARSE_MMAP</c>, e.g. a PCI BAR
     /// with the MSI-X table carved out) each area the kernel let us map; empty when none is. Accesses
     /// outside them go through pread/pwrite, with the same API.</summary>
-    public IReadOnlyList<(long Offset, long Length)> MappedAreas
+    public unsafe IReadOnlyList<(long Offset, long Length)> MappedAreas
     {
         get
         {
@@ -217,7 +217,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Reads 8 bits at <paramref name="offset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public byte Read8(long offset)
+    public unsafe byte Read8(long offset)
     {
         var p = _base;
         return (ulong)offset >= _slots8 ? (byte)Slow(offset, 1, write: false, 0) : Volatile.Read(ref *(p + offset));
@@ -225,7 +225,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Reads 16 bits at <paramref name="offset"/> (2-byte aligned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ushort Read16(long offset)
+    public unsafe ushort Read16(long offset)
     {
         var p = _base;
         return BitOperations.RotateRight((ulong)offset, 1) >= _slots16
@@ -235,7 +235,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Reads 32 bits at <paramref name="offset"/> (4-byte aligned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint Read32(long offset)
+    public unsafe uint Read32(long offset)
     {
         var p = _base;
         return BitOperations.RotateRight((ulong)offset, 2) >= _slots32
@@ -246,7 +246,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <summary>Reads 64 bits at <paramref name="offset"/> (8-byte aligned) in one access. Many devices
     /// (SDHCI among them) want two 32-bit reads instead.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong Read64(long offset)
+    public unsafe ulong Read64(long offset)
     {
         var p = _base;
         return BitOperations.RotateRight((ulong)offset, 3) >= _slots64
@@ -256,7 +256,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Writes 8 bits at <paramref name="offset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write8(long offset, byte value)
+    public unsafe void Write8(long offset, byte value)
     {
         var p = _base;
         if ((ulong)offset >= _slots8)
@@ -270,7 +270,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Writes 16 bits at <paramref name="offset"/> (2-byte aligned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write16(long offset, ushort value)
+    public unsafe void Write16(long offset, ushort value)
     {
         var p = _base;
         if (BitOperations.RotateRight((ulong)offset, 1) >= _slots16)
@@ -284,7 +284,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Writes 32 bits at <paramref name="offset"/> (4-byte aligned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write32(long offset, uint value)
+    public unsafe void Write32(long offset, uint value)
     {
         var p = _base;
         if (BitOperations.RotateRight((ulong)offset, 2) >= _slots32)
@@ -298,7 +298,7 @@ public sealed unsafe class MmioRegion : IDisposable
 
     /// <summary>Writes 64 bits at <paramref name="offset"/> (8-byte aligned) in one access.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write64(long offset, ulong value)
+    public unsafe void Write64(long offset, ulong value)
     {
         var p = _base;
         if (BitOperations.RotateRight((ulong)offset, 3) >= _slots64)
@@ -315,7 +315,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// is checked once.</summary>
     /// <param name="offset">Offset of the port (4-byte aligned).</param>
     /// <param name="destination">Receives the values read.</param>
-    public void ReadRepeated32(long offset, Span<uint> destination)
+    public unsafe void ReadRepeated32(long offset, Span<uint> destination)
     {
         var p = _base;
         if (BitOperations.RotateRight((ulong)offset, 2) >= _slots32)
@@ -339,7 +339,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// access per value, in order: the way to fill a data port. The offset is checked once.</summary>
     /// <param name="offset">Offset of the port (4-byte aligned).</param>
     /// <param name="source">The values to write.</param>
-    public void WriteRepeated32(long offset, ReadOnlySpan<uint> source)
+    public unsafe void WriteRepeated32(long offset, ReadOnlySpan<uint> source)
     {
         var p = _base;
         if (BitOperations.RotateRight((ulong)offset, 2) >= _slots32)
@@ -481,7 +481,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <exception cref="VfioException">The block does not fit the region (EFAULT), <paramref name="offset"/> is
     /// not 8-byte aligned (EINVAL), or that part is not mapped (EOPNOTSUPP: the kernel lets it be reached by
     /// pread/pwrite only; use the region's <c>Read</c>/<c>Write</c> overloads, which take the same registers).</exception>
-    public RegisterBlock<TBlock, MmioBus> Bind<TBlock>(long offset = 0)
+    public unsafe RegisterBlock<TBlock, MmioBus> Bind<TBlock>(long offset = 0)
         where TBlock : struct, IRegisterBlock
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -509,7 +509,7 @@ public sealed unsafe class MmioRegion : IDisposable
         return default;
     }
 
-    private MmioBus BusAt(long offset, byte* address, long mapped) => new(this, offset, address, (int)Math.Min(_length - offset, int.MaxValue), mapped);
+    private unsafe MmioBus BusAt(long offset, byte* address, long mapped) => new(this, offset, address, (int)Math.Min(_length - offset, int.MaxValue), mapped);
 
     /// <summary>The errors of <see cref="Bind{TBlock}"/>, out of line.</summary>
     [DoesNotReturn]
@@ -529,7 +529,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// (like a <see cref="Span{T}"/> over memory that is freed on <see cref="Dispose"/>).</summary>
     /// <returns>The view.</returns>
     /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
-    public MmioView View()
+    public unsafe MmioView View()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return new MmioView(this, _base, _slots8, _slots16, _slots32, _slots64);
@@ -549,7 +549,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not one of the four register types.</exception>
     /// <exception cref="VfioException">Out of the region (EFAULT), misaligned (EINVAL), or not in mapped memory (EOPNOTSUPP).</exception>
-    public MmioSpan<T> Span<T>(long offset, int count)
+    public unsafe MmioSpan<T> Span<T>(long offset, int count)
         where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -591,7 +591,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <summary>Everything off the fast path: a disposed region, a bad offset, or a region that is
     /// reached through pread/pwrite. Kept out of line so the accessors stay small.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal ulong Slow(long offset, int width, bool write, ulong value)
+    internal unsafe ulong Slow(long offset, int width, bool write, ulong value)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (offset < 0 || offset > _length - width)
@@ -669,7 +669,7 @@ public sealed unsafe class MmioRegion : IDisposable
         };
     }
 
-    private static ulong Direct(byte* p, int width, bool write, ulong value)
+    private static unsafe ulong Direct(byte* p, int width, bool write, ulong value)
     {
         if (write)
         {
@@ -720,7 +720,7 @@ public sealed unsafe class MmioRegion : IDisposable
     /// <summary>Unmaps the region. Later accesses throw <see cref="ObjectDisposedException"/>. Must not
     /// overlap an access from another thread (see the class's summary); safe to call again, and from
     /// several threads at once: one of them unmaps.</summary>
-    public void Dispose()
+    public unsafe void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {

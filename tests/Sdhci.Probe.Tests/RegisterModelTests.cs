@@ -181,4 +181,15 @@ public class RegisterModelTests
         Assert.Equal(0x0Eu, SdhciBlock.SdBusVoltageSelect.With(0u, SdhciBusVoltage.V33));
         Assert.Throws<ArgumentOutOfRangeException>(() => SdhciBlock.CommandIndex.With(0u, (byte)64));
     }
+
+    [Fact]
+    public void The_arasan_dump_descriptions_come_from_the_arasan_block()
+    {
+        Assert.Equal(ArasanBlock.VendorRegister.Offset, ArasanRegisters.VendorRegister.Offset);
+        Assert.Equal(0x200, ArasanRegisters.CqVersion.Offset);
+        Assert.Equal(0x25C, ArasanRegisters.CqResponseArgument.Offset);
+        Assert.All(ArasanRegisters.Cqe.Concat(ArasanRegisters.Vendor), r => Assert.True(r.Offset + r.Width <= ArasanBlock.Size, $"{r} lies outside the block"));
+        Assert.Equal(SdhciRegisters.PresentStateFields.CardInserted.Mask, SdhciBlock.CardInserted.Mask);
+        Assert.Equal(ArasanRegisters.VendorRegisterFields.EnhancedStrobe.Mask, ArasanBlock.EnhancedStrobe.Mask);
+    }
 }

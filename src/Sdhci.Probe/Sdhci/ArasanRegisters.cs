@@ -1,3 +1,4 @@
+using Vfio.Platform.Mmio;
 using static Sdhci.Probe.Sdhci.SdhciField;
 
 namespace Sdhci.Probe.Sdhci;
@@ -41,106 +42,106 @@ namespace Sdhci.Probe.Sdhci;
 public static class ArasanRegisters
 {
     /// <summary>Where the 5.1 core's command queue engine starts.</summary>
-    public const int CqeBase = 0x200;
+    public const int CqeBase = ArasanBlock.CqeBase;
 
     /// <summary>
     /// 0x78, 32-bit: Arasan vendor register (the kernel's <c>SDHCI_ARASAN_VENDOR_REGISTER</c>), in the
     /// standard block's reserved space. Its only documented bit selects HS400 enhanced strobe.
     /// </summary>
-    public static readonly SdhciRegister VendorRegister = new(0x78, 4, "Arasan Vendor Register", "SDHCI_ARASAN_VENDOR_REGISTER",
-        SdhciRegisterAccess.ReadWrite, SdhciRegisterBlock.ArasanVendor, [VendorRegisterFields.EnhancedStrobe]);
+    public static readonly SdhciRegister VendorRegister = new(ArasanBlock.VendorRegister.Offset, 4, "Arasan Vendor Register", "SDHCI_ARASAN_VENDOR_REGISTER",
+        ArasanBlock.VendorRegister.Access, SdhciRegisterBlock.ArasanVendor, [VendorRegisterFields.EnhancedStrobe]);
 
     /// <summary>Fields of <see cref="VendorRegister"/>.</summary>
     public static class VendorRegisterFields
     {
         /// <summary>Bit 0: eMMC HS400 enhanced strobe (the card's data strobe also clocks responses).</summary>
-        public static readonly SdhciField EnhancedStrobe = Flag(0, "Enhanced Strobe (HS400ES)");
+        public static readonly SdhciField EnhancedStrobe = Flag(ArasanBlock.EnhancedStrobe, "Enhanced Strobe (HS400ES)");
     }
 
     /// <summary>Arasan vendor registers of the standard block, in address order.</summary>
     public static IReadOnlyList<SdhciRegister> Vendor { get; } = [VendorRegister];
 
-    private static SdhciRegister CqeReg(int offset, string name, string kernelName, params SdhciField[] fields) =>
-        new(CqeBase + offset, 4, name, kernelName, SdhciRegisterAccess.ReadWrite, SdhciRegisterBlock.ArasanCqe, fields);
+    private static SdhciRegister CqeReg(Register32<ArasanBlock, Access.ReadWrite> register, string name, string kernelName, params SdhciField[] fields) =>
+        new(register.Offset, 4, name, kernelName, register.Access, SdhciRegisterBlock.ArasanCqe, fields);
 
     /// <summary>CQHCI 0x00: Command Queueing Version.</summary>
-    public static readonly SdhciRegister CqVersion = CqeReg(0x00, "CQ Version", "CQHCI_VER",
+    public static readonly SdhciRegister CqVersion = CqeReg(ArasanBlock.CqVersion, "CQ Version", "CQHCI_VER",
         Number(0, 4, "eMMC Version Suffix"), Number(4, 4, "eMMC Minor Version"), Number(8, 4, "eMMC Major Version"));
 
     /// <summary>CQHCI 0x04: Command Queueing Capabilities.</summary>
-    public static readonly SdhciRegister CqCapabilities = CqeReg(0x04, "CQ Capabilities", "CQHCI_CAP",
+    public static readonly SdhciRegister CqCapabilities = CqeReg(ArasanBlock.CqCapabilities, "CQ Capabilities", "CQHCI_CAP",
         Number(0, 10, "Internal Timer Clock Frequency Value"), Number(12, 4, "Internal Timer Clock Frequency Multiplier"),
         Flag(28, "Crypto Support"));
 
     /// <summary>CQHCI 0x08: Command Queueing Configuration.</summary>
-    public static readonly SdhciRegister CqConfiguration = CqeReg(0x08, "CQ Configuration", "CQHCI_CFG",
+    public static readonly SdhciRegister CqConfiguration = CqeReg(ArasanBlock.CqConfiguration, "CQ Configuration", "CQHCI_CFG",
         Flag(0, "Command Queueing Enable"), Flag(1, "Crypto General Enable"),
         Flag(8, "Task Descriptor Size", "128 bits", "64 bits"), Flag(12, "Direct Command (DCMD) Enable"));
 
     /// <summary>CQHCI 0x0C: Command Queueing Control.</summary>
-    public static readonly SdhciRegister CqControl = CqeReg(0x0C, "CQ Control", "CQHCI_CTL",
+    public static readonly SdhciRegister CqControl = CqeReg(ArasanBlock.CqControl, "CQ Control", "CQHCI_CTL",
         Flag(0, "Halt"), Flag(8, "Clear All Tasks"));
 
     /// <summary>CQHCI 0x10: Interrupt Status.</summary>
-    public static readonly SdhciRegister CqInterruptStatus = CqeReg(0x10, "CQ Interrupt Status", "CQHCI_IS", CqInterruptFields());
+    public static readonly SdhciRegister CqInterruptStatus = CqeReg(ArasanBlock.CqInterruptStatus, "CQ Interrupt Status", "CQHCI_IS", CqInterruptFields());
 
     /// <summary>CQHCI 0x14: Interrupt Status Enable.</summary>
-    public static readonly SdhciRegister CqInterruptStatusEnable = CqeReg(0x14, "CQ Interrupt Status Enable", "CQHCI_ISTE", CqInterruptFields());
+    public static readonly SdhciRegister CqInterruptStatusEnable = CqeReg(ArasanBlock.CqInterruptStatusEnable, "CQ Interrupt Status Enable", "CQHCI_ISTE", CqInterruptFields());
 
     /// <summary>CQHCI 0x18: Interrupt Signal Enable.</summary>
-    public static readonly SdhciRegister CqInterruptSignalEnable = CqeReg(0x18, "CQ Interrupt Signal Enable", "CQHCI_ISGE", CqInterruptFields());
+    public static readonly SdhciRegister CqInterruptSignalEnable = CqeReg(ArasanBlock.CqInterruptSignalEnable, "CQ Interrupt Signal Enable", "CQHCI_ISGE", CqInterruptFields());
 
     /// <summary>CQHCI 0x1C: Interrupt Coalescing.</summary>
-    public static readonly SdhciRegister CqInterruptCoalescing = CqeReg(0x1C, "CQ Interrupt Coalescing", "CQHCI_IC",
+    public static readonly SdhciRegister CqInterruptCoalescing = CqeReg(ArasanBlock.CqInterruptCoalescing, "CQ Interrupt Coalescing", "CQHCI_IC",
         Number(0, 7, "Timeout Value"), Number(8, 5, "Counter Threshold"), Flag(31, "Interrupt Coalescing Enable"));
 
     /// <summary>CQHCI 0x20: Task Descriptor List Base Address, low 32 bits.</summary>
-    public static readonly SdhciRegister CqTaskListBase = CqeReg(0x20, "CQ Task Descriptor List Base Address", "CQHCI_TDLBA");
+    public static readonly SdhciRegister CqTaskListBase = CqeReg(ArasanBlock.CqTaskListBase, "CQ Task Descriptor List Base Address", "CQHCI_TDLBA");
 
     /// <summary>CQHCI 0x24: Task Descriptor List Base Address, upper 32 bits.</summary>
-    public static readonly SdhciRegister CqTaskListBaseUpper = CqeReg(0x24, "CQ Task Descriptor List Base Address Upper", "CQHCI_TDLBAU");
+    public static readonly SdhciRegister CqTaskListBaseUpper = CqeReg(ArasanBlock.CqTaskListBaseUpper, "CQ Task Descriptor List Base Address Upper", "CQHCI_TDLBAU");
 
     /// <summary>CQHCI 0x28: Task Doorbell.</summary>
-    public static readonly SdhciRegister CqTaskDoorbell = CqeReg(0x28, "CQ Task Doorbell", "CQHCI_TDBR");
+    public static readonly SdhciRegister CqTaskDoorbell = CqeReg(ArasanBlock.CqTaskDoorbell, "CQ Task Doorbell", "CQHCI_TDBR");
 
     /// <summary>CQHCI 0x2C: Task Completion Notification.</summary>
-    public static readonly SdhciRegister CqTaskCompletion = CqeReg(0x2C, "CQ Task Completion Notification", "CQHCI_TCN");
+    public static readonly SdhciRegister CqTaskCompletion = CqeReg(ArasanBlock.CqTaskCompletion, "CQ Task Completion Notification", "CQHCI_TCN");
 
     /// <summary>CQHCI 0x30: Device Queue Status.</summary>
-    public static readonly SdhciRegister CqDeviceQueueStatus = CqeReg(0x30, "CQ Device Queue Status", "CQHCI_DQS");
+    public static readonly SdhciRegister CqDeviceQueueStatus = CqeReg(ArasanBlock.CqDeviceQueueStatus, "CQ Device Queue Status", "CQHCI_DQS");
 
     /// <summary>CQHCI 0x34: Device Pending Tasks.</summary>
-    public static readonly SdhciRegister CqDevicePendingTasks = CqeReg(0x34, "CQ Device Pending Tasks", "CQHCI_DPT");
+    public static readonly SdhciRegister CqDevicePendingTasks = CqeReg(ArasanBlock.CqDevicePendingTasks, "CQ Device Pending Tasks", "CQHCI_DPT");
 
     /// <summary>CQHCI 0x38: Task Clear.</summary>
-    public static readonly SdhciRegister CqTaskClear = CqeReg(0x38, "CQ Task Clear", "CQHCI_TCLR");
+    public static readonly SdhciRegister CqTaskClear = CqeReg(ArasanBlock.CqTaskClear, "CQ Task Clear", "CQHCI_TCLR");
 
     /// <summary>CQHCI 0x40: Send Status Configuration 1 (polling period and block count).</summary>
-    public static readonly SdhciRegister CqSendStatusConfig1 = CqeReg(0x40, "CQ Send Status Configuration 1", "CQHCI_SSC1",
+    public static readonly SdhciRegister CqSendStatusConfig1 = CqeReg(ArasanBlock.CqSendStatusConfig1, "CQ Send Status Configuration 1", "CQHCI_SSC1",
         Number(0, 16, "Send Status Command Idle Timer"), Number(16, 4, "Send Status Command Block Counter"));
 
     /// <summary>CQHCI 0x44: Send Status Configuration 2 (the card's RCA for CMD13).</summary>
-    public static readonly SdhciRegister CqSendStatusConfig2 = CqeReg(0x44, "CQ Send Status Configuration 2", "CQHCI_SSC2",
+    public static readonly SdhciRegister CqSendStatusConfig2 = CqeReg(ArasanBlock.CqSendStatusConfig2, "CQ Send Status Configuration 2", "CQHCI_SSC2",
         Number(0, 16, "Send Queue Status RCA"));
 
     /// <summary>CQHCI 0x48: Command Response For Direct-Command Task.</summary>
-    public static readonly SdhciRegister CqDirectCommandResponse = CqeReg(0x48, "CQ Command Response For Direct-Command Task", "CQHCI_CRDCT");
+    public static readonly SdhciRegister CqDirectCommandResponse = CqeReg(ArasanBlock.CqDirectCommandResponse, "CQ Command Response For Direct-Command Task", "CQHCI_CRDCT");
 
     /// <summary>CQHCI 0x50: Response Mode Error Mask.</summary>
-    public static readonly SdhciRegister CqResponseErrorMask = CqeReg(0x50, "CQ Response Mode Error Mask", "CQHCI_RMEM");
+    public static readonly SdhciRegister CqResponseErrorMask = CqeReg(ArasanBlock.CqResponseErrorMask, "CQ Response Mode Error Mask", "CQHCI_RMEM");
 
     /// <summary>CQHCI 0x54: Task Error Information.</summary>
-    public static readonly SdhciRegister CqTaskErrorInfo = CqeReg(0x54, "CQ Task Error Information", "CQHCI_TERRI",
+    public static readonly SdhciRegister CqTaskErrorInfo = CqeReg(ArasanBlock.CqTaskErrorInfo, "CQ Task Error Information", "CQHCI_TERRI",
         Number(0, 6, "Response Mode Error Command Index"), Number(8, 5, "Response Mode Error Task ID"),
         Flag(15, "Response Mode Error Fields Valid"), Number(16, 6, "Data Transfer Error Command Index"),
         Number(24, 5, "Data Transfer Error Task ID"), Flag(31, "Data Transfer Error Fields Valid"));
 
     /// <summary>CQHCI 0x58: Command Response Index.</summary>
-    public static readonly SdhciRegister CqResponseIndex = CqeReg(0x58, "CQ Command Response Index", "CQHCI_CRI",
+    public static readonly SdhciRegister CqResponseIndex = CqeReg(ArasanBlock.CqResponseIndex, "CQ Command Response Index", "CQHCI_CRI",
         Number(0, 6, "Last Command Response Index"));
 
     /// <summary>CQHCI 0x5C: Command Response Argument.</summary>
-    public static readonly SdhciRegister CqResponseArgument = CqeReg(0x5C, "CQ Command Response Argument", "CQHCI_CRA");
+    public static readonly SdhciRegister CqResponseArgument = CqeReg(ArasanBlock.CqResponseArgument, "CQ Command Response Argument", "CQHCI_CRA");
 
     /// <summary>The command queue engine's registers in address order.</summary>
     public static IReadOnlyList<SdhciRegister> Cqe { get; } =

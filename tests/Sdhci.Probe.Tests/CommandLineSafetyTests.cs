@@ -242,7 +242,3 @@ public class CommandLineSafetyTests
         Assert.False(ran);
     }
 }
-
-/// <summary>Tests that run commands writing to the console run one at a time.</summary>
-[CollectionDefinition(nameof(ConsoleUsers), DisableParallelization = true)]
-public sealed class ConsoleUsers;

@@ -2,12 +2,6 @@ using Sdhci.Probe.Sdhci;
 
 namespace Sdhci.Probe.Tests;
 
-/// <summary>What a card sends back for one command.</summary>
-internal sealed record CardReply(SdResponseType Kind, uint Value = 0, byte[]? Long = null, CardData? Data = null);
-
-/// <summary>The data phase a command starts: the card serves or takes blocks by index.</summary>
-internal sealed record CardData(bool Read, int? RequiredBlockSize, Func<int, int, byte[]>? ReadBlock, Action<int, byte[]>? WriteBlock);
-
 /// <summary>
 /// An SD memory card's state machine, modelled on QEMU's hw/sd/sd.c (QEMU 7.2, the rig's): the same
 /// CID, CSD, SCR, OCR and RCA values, the same answers, and silence (a command timeout) for a

@@ -1,24 +1,8 @@
-using Vfio.Platform.Mmio;
 using System.Buffers.Binary;
 using Sdhci.Probe.Sdhci;
+using Vfio.Platform.Mmio;
 
 namespace Sdhci.Probe.Tests;
-
-/// <summary>Where an injected fault strikes.</summary>
-public enum FakePhase
-{
-    /// <summary>The command never reaches the card (it stays in its state); the controller flags the error instead of Command Complete.</summary>
-    Command,
-
-    /// <summary>The card runs the command (its state changes, a data command starts sending or receiving) but the response is flagged.</summary>
-    Response,
-
-    /// <summary>The command's data phase (PIO, SDMA or ADMA2, read or write) fails before any block moves; a multi-block card stays in data/rcv.</summary>
-    Data,
-
-    /// <summary>The auto-CMD12 after the last block: the error bit is Auto CMD Error, the detail goes to 0x3C. A timeout there means the card never got CMD12.</summary>
-    AutoCmd12,
-}
 
 /// <summary>
 /// A register-level model of an SD host controller with a <see cref="FakeSdCard"/> behind it, close
@@ -925,44 +909,4 @@ internal sealed class FakeSdController : IRegisterBus
     }
 
     private FakeDmaMemory? Find(ulong address, int length) => _bus.FirstOrDefault(m => m.Contains(address, length));
-}
-
-/// <summary>
-/// A VFIO-like interrupt on top of <see cref="FakeSdController"/>: fires when the line is asserted
-/// and not masked, masks itself when it fires (AUTOMASKED), and is unmasked by Acknowledge.
-/// </summary>
-internal sealed class FakeInterrupt(FakeSdController controller) : ISdhciInterrupt
-{
-    private bool _masked;
-
-    public int Fired { get; private set; }
-
-    public int Acknowledged { get; private set; }
-
-    public int TimedOut { get; private set; }
-
-    /// <summary>The line is never delivered, as when the interrupt is not wired.</summary>
-    public bool Lost { get; set; }
-
-    public bool Wait(TimeSpan timeout)
-    {
-        if (!Lost && !_masked && controller.LineAsserted)
-        {
-            _masked = true;
-            Fired++;
-            controller.Log.Add($"fire:{controller.InterruptStatus:x8}");
-            return true;
-        }
-
-        TimedOut++;
-        Thread.Sleep(timeout < TimeSpan.FromMilliseconds(5) ? timeout : TimeSpan.FromMilliseconds(5));
-        return false;
-    }
-
-    public void Acknowledge()
-    {
-        Acknowledged++;
-        controller.Log.Add("ack");
-        _masked = false;
-    }
 }

@@ -185,13 +185,3 @@ public class SdCardBringUpTests
         Assert.DoesNotContain(rig.Fake.Commands, c => c is { Index: 6, Application: true });
     }
 }
-
-internal static class UInt128Bytes
-{
-    public static byte[] ToByteArrayBigEndian(this UInt128 value)
-    {
-        var bytes = new byte[16];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, value);
-        return bytes;
-    }
-}

@@ -3,31 +3,6 @@ using System.Globalization;
 
 namespace Sdhci.Probe.Sdhci;
 
-/// <summary>The response an SD command expects, which decides the Command register's response bits and checks.</summary>
-public enum SdResponseType
-{
-    /// <summary>No response (CMD0).</summary>
-    None,
-
-    /// <summary>R1: 48 bits, card status; CRC and index checked.</summary>
-    R1,
-
-    /// <summary>R1b: R1 followed by a busy signal on DAT0 (CMD7, CMD12); the engine waits for its end.</summary>
-    R1b,
-
-    /// <summary>R2: 136 bits, CID or CSD; CRC checked, no index.</summary>
-    R2,
-
-    /// <summary>R3: 48 bits, OCR (ACMD41); neither CRC nor index (the card sends all ones there).</summary>
-    R3,
-
-    /// <summary>R6: 48 bits, published RCA and status bits (CMD3); CRC and index checked.</summary>
-    R6,
-
-    /// <summary>R7: 48 bits, card interface condition (CMD8); CRC and index checked.</summary>
-    R7,
-}
-
 /// <summary>
 /// What came back from a command: the four response registers as the controller left them, and
 /// the response decoded the way Linux's <c>sdhci.c</c> decodes it.
@@ -84,52 +59,4 @@ public readonly record struct SdResponse(SdResponseType Type, uint Response0, ui
     public override string ToString() => Type == SdResponseType.R2
         ? string.Create(CultureInfo.InvariantCulture, $"R2 {Convert.ToHexString(GetLong()).ToLowerInvariant()}")
         : string.Create(CultureInfo.InvariantCulture, $"{Type} 0x{Response0:x8}");
-}
-
-/// <summary>Names of the SD commands this library sends, for messages a person reads.</summary>
-public static class SdCommandNames
-{
-    /// <summary>"CMD17 (READ_SINGLE_BLOCK)", "ACMD41 (SD_SEND_OP_COND)", or "CMD60" for commands without a name here.</summary>
-    /// <param name="index">The command index, 0 to 63.</param>
-    /// <param name="application">Whether it followed CMD55 (an application command).</param>
-    /// <returns>The label.</returns>
-    public static string Describe(int index, bool application = false)
-    {
-        var name = application
-            ? index switch
-            {
-                6 => "SET_BUS_WIDTH",
-                13 => "SD_STATUS",
-                22 => "SEND_NUM_WR_BLOCKS",
-                23 => "SET_WR_BLK_ERASE_COUNT",
-                41 => "SD_SEND_OP_COND",
-                42 => "SET_CLR_CARD_DETECT",
-                51 => "SEND_SCR",
-                _ => null,
-            }
-            : index switch
-            {
-                0 => "GO_IDLE_STATE",
-                1 => "SEND_OP_COND",                         // MMC and eMMC only: an SD card ignores it
-                2 => "ALL_SEND_CID",
-                3 => "SEND_RELATIVE_ADDR",
-                6 => "SWITCH_FUNC",
-                7 => "SELECT_CARD",
-                8 => "SEND_IF_COND",
-                9 => "SEND_CSD",
-                10 => "SEND_CID",
-                12 => "STOP_TRANSMISSION",
-                13 => "SEND_STATUS",
-                16 => "SET_BLOCKLEN",
-                17 => "READ_SINGLE_BLOCK",
-                18 => "READ_MULTIPLE_BLOCK",
-                23 => "SET_BLOCK_COUNT",
-                24 => "WRITE_BLOCK",
-                25 => "WRITE_MULTIPLE_BLOCK",
-                55 => "APP_CMD",
-                _ => null,
-            };
-        var label = string.Create(CultureInfo.InvariantCulture, $"{(application ? "ACMD" : "CMD")}{index}");
-        return name is null ? label : $"{label} ({name})";
-    }
 }

@@ -1,18 +1,5 @@
 namespace Sdhci.Probe.Sdhci;
 
-/// <summary>Whether a controller's registers look like a live controller.</summary>
-public enum SdhciHealthStatus
-{
-    /// <summary>The registers hold plausible values.</summary>
-    Ok,
-
-    /// <summary>Every register reads 0, capabilities and version included.</summary>
-    AllZeros,
-
-    /// <summary>Every register reads all ones.</summary>
-    AllOnes,
-}
-
 /// <summary>
 /// A verdict on a snapshot: a controller whose every register reads 0 or all ones is not answering,
 /// and the summary and advice say why that usually happens and what to do.

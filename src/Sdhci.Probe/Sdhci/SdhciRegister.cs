@@ -2,38 +2,6 @@ using Vfio.Platform.Mmio;
 
 namespace Sdhci.Probe.Sdhci;
 
-/// <summary>How software may touch a register, which decides whether a dump may read it.</summary>
-public enum SdhciRegisterAccess
-{
-    /// <summary>Read and write.</summary>
-    ReadWrite,
-
-    /// <summary>Read only; writes are ignored.</summary>
-    ReadOnly,
-
-    /// <summary>Status bits cleared by writing 1 (the interrupt and error status registers).</summary>
-    ReadWriteOneToClear,
-
-    /// <summary>Write only; reads return nothing meaningful, so a dump skips them.</summary>
-    WriteOnly,
-
-    /// <summary>The buffer data port: a read pops data from the card's FIFO, so a dump never reads it.</summary>
-    DataPort,
-}
-
-/// <summary>Which part of the register window a register belongs to.</summary>
-public enum SdhciRegisterBlock
-{
-    /// <summary>The standard SD Host Controller registers, 0x00 to 0xFF.</summary>
-    Standard,
-
-    /// <summary>Arasan vendor registers in the standard block's reserved space.</summary>
-    ArasanVendor,
-
-    /// <summary>The eMMC command queue engine (CQHCI) Arasan's 5.1 core maps at 0x200.</summary>
-    ArasanCqe,
-}
-
 /// <summary>
 /// One controller register: offset, width, access and its fields. Instances live in
 /// <see cref="SdhciRegisters"/> and <see cref="ArasanRegisters"/>; nothing else spells an offset.

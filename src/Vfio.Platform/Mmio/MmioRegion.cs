@@ -478,8 +478,9 @@ public sealed class MmioRegion : IDisposable
     /// <returns>The bound block; it must not be used after the region is disposed (see <see cref="RegisterBlock{TBlock, TBus}"/>). Its
     /// <see cref="RegisterBlock{TBlock, TBus}.Bus"/> reaches the rest of the region from <paramref name="offset"/> with checked accesses (dumps).</returns>
     /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
-    /// <exception cref="VfioException">The block does not fit the region (EFAULT), <paramref name="offset"/> is
-    /// not 8-byte aligned (EINVAL), or that part is not mapped (EOPNOTSUPP: the kernel lets it be reached by
+    /// <exception cref="ArgumentOutOfRangeException">The block does not fit the region, or <paramref name="offset"/> is
+    /// not 8-byte aligned.</exception>
+    /// <exception cref="VfioException">That part is not mapped (EOPNOTSUPP: the kernel lets it be reached by
     /// pread/pwrite only; use the region's <c>Read</c>/<c>Write</c> overloads, which take the same registers).</exception>
     public unsafe RegisterBlock<TBlock, MmioBus> Bind<TBlock>(long offset = 0)
         where TBlock : struct, IRegisterBlock
@@ -515,13 +516,18 @@ public sealed class MmioRegion : IDisposable
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowBind(string block, int size, long offset, int errno) =>
-        throw new VfioException($"Bind<{block}>", Name, errno, errno switch
+        throw errno switch
         {
-            Errno.EFAULT => $"The {block} block (0x{size:x} bytes) at offset 0x{offset:x} does not fit in the region of 0x{_length:x} bytes.",
-            Errno.EINVAL => $"The {block} block at offset 0x{offset:x} is not 8-byte aligned.",
-            _ => $"0x{offset:x}..0x{offset + size:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); " +
-                 $"use the region's Read/Write overloads with the same registers (checked, a system call per access).",
-        });
+            // Caller mistakes: where the block was asked to go.
+            Errno.EFAULT => new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"{Name}: Bind<{block}>: the block (0x{size:x} bytes) at offset 0x{offset:x} does not fit in the region of 0x{_length:x} bytes."),
+            Errno.EINVAL => new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"{Name}: Bind<{block}>: offset 0x{offset:x} is not 8-byte aligned."),
+            // The region's own make-up, as the kernel reported it (sparse mmap areas): not the caller's mistake.
+            _ => new VfioException($"Bind<{block}>", Name, errno,
+                $"0x{offset:x}..0x{offset + size:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); " +
+                $"use the region's Read/Write overloads with the same registers (checked, a system call per access)."),
+        };
 
     /// <summary>A view of the region for a hot loop: a <c>ref struct</c> holding the base address and the
     /// bounds in registers, so a loop of accesses does not reload them after every volatile access. Same
@@ -548,7 +554,8 @@ public sealed class MmioRegion : IDisposable
     /// <returns>The span; it must not outlive the region.</returns>
     /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not one of the four register types.</exception>
-    /// <exception cref="VfioException">Out of the region (EFAULT), misaligned (EINVAL), or not in mapped memory (EOPNOTSUPP).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Out of the region, or misaligned.</exception>
+    /// <exception cref="VfioException">Not in mapped memory (EOPNOTSUPP).</exception>
     public unsafe MmioSpan<T> Span<T>(long offset, int count)
         where T : unmanaged
     {
@@ -580,12 +587,15 @@ public sealed class MmioRegion : IDisposable
     private void ThrowSpan(Type type, int width, long offset, int count, int errno)
     {
         var end = offset + ((long)count * width);
-        throw new VfioException($"Span<{type.Name}>", Name, errno, errno switch
+        throw errno switch
         {
-            Errno.EFAULT => $"{count} registers of {width} bytes at offset 0x{offset:x} do not fit in the region of 0x{_length:x} bytes.",
-            Errno.EINVAL => $"Offset 0x{offset:x} is not aligned to {width} bytes.",
-            _ => $"0x{offset:x}..0x{end:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); use Read{width * 8}/Write{width * 8}.",
-        });
+            Errno.EFAULT => new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"{Name}: Span<{type.Name}>: {count} registers of {width} bytes at offset 0x{offset:x} do not fit in the region of 0x{_length:x} bytes."),
+            Errno.EINVAL => new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"{Name}: Span<{type.Name}>: offset 0x{offset:x} is not aligned to {width} bytes."),
+            _ => new VfioException($"Span<{type.Name}>", Name, errno,
+                $"0x{offset:x}..0x{end:x} is not in mapped memory (the kernel lets this part be reached by pread/pwrite only); use Read{width * 8}/Write{width * 8}."),
+        };
     }
 
     /// <summary>Everything off the fast path: a disposed region, a bad offset, or a region that is
@@ -695,13 +705,13 @@ public sealed class MmioRegion : IDisposable
 
     [DoesNotReturn]
     private void ThrowOutOfBounds(long offset, int width, bool write) =>
-        throw new VfioException(write ? $"Write{width * 8}" : $"Read{width * 8}", Name, Errno.EFAULT,
-            $"Offset 0x{offset:x} ({width} bytes) is outside the region of 0x{_length:x} bytes.");
+        throw new ArgumentOutOfRangeException(nameof(offset), offset,
+            $"{Name}: {(write ? "Write" : "Read")}{width * 8}: offset 0x{offset:x} ({width} bytes) is outside the region of 0x{_length:x} bytes.");
 
     [DoesNotReturn]
     private void ThrowMisaligned(long offset, int width, bool write) =>
-        throw new VfioException(write ? $"Write{width * 8}" : $"Read{width * 8}", Name, Errno.EINVAL,
-            $"Offset 0x{offset:x} is not aligned to {width} bytes.");
+        throw new ArgumentOutOfRangeException(nameof(offset), offset,
+            $"{Name}: {(write ? "Write" : "Read")}{width * 8}: offset 0x{offset:x} is not aligned to {width} bytes.");
 
     /// <summary>Unmaps one mapping. After a <see cref="Bind{TBlock}"/> the addresses stay reserved,
     /// inaccessible (PROT_NONE, no memory behind them): a bound block used after Dispose then faults at

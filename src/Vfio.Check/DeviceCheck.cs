@@ -13,7 +13,7 @@ namespace Vfio.Check;
 /// container or iommufd are closed at the end: vfio-check leaves the device as it found it.</summary>
 internal sealed class DeviceCheck
 {
-    private const string Sysfs = "/sys";
+    private const string Sysfs = HostDevice.DefaultSysfsRoot;
     private const int BusMaster = 1 << 2;
     private static readonly TimeSpan TriggerTimeout = TimeSpan.FromSeconds(1);
 
@@ -92,7 +92,7 @@ internal sealed class DeviceCheck
     private void RunCases()
     {
         Add(DeviceCase());
-        var groupNoIommu = File.Exists($"/dev/vfio/noiommu-{_group}");
+        var groupNoIommu = _host.GroupNode is { } node && Path.GetFileName(node).StartsWith("noiommu-", StringComparison.Ordinal);
         Add(NoIommuCase(groupNoIommu));
         var offered = OfferedBackends();
 
@@ -214,7 +214,7 @@ internal sealed class DeviceCheck
                 $"group {_group} is a no-IOMMU group (/dev/vfio/noiommu-{_group}): the device is not isolated and its DMA reaches all memory by physical address; {mode}");
         }
 
-        if (File.Exists($"/dev/vfio/{_group}") || IommufdContext.IsAvailableFor(_host.Name))
+        if (_host.GroupNode is not null || IommufdContext.IsAvailableFor(_host.Name))
         {
             return new CheckCase("noiommu", "no-IOMMU state", CheckCase.Pass, $"group {_group} is IOMMU-backed (isolated, DMA through IOVAs); {mode}");
         }
@@ -326,20 +326,9 @@ internal sealed class DeviceCheck
             : new CheckCase(Id, Title, CheckCase.Skip, $"the group did not open (see the open case); members {list}");
     }
 
-    private List<(string Name, string? Driver)> GroupMembers()
-    {
-        var dir = $"{Sysfs}/kernel/iommu_groups/{_group}/devices";
-        if (!Directory.Exists(dir))
-        {
-            return [(_host.Name, _host.Driver)];
-        }
-
-        return [.. Directory.GetFileSystemEntries(dir).Order(StringComparer.Ordinal).Select(d =>
-        {
-            var driver = new FileInfo(Path.Combine(d, "driver")).LinkTarget;
-            return (Path.GetFileName(d), driver is null ? null : Path.GetFileName(driver));
-        })];
-    }
+    /// <summary>The group's members from sysfs; the device alone when sysfs lists none.</summary>
+    private IReadOnlyList<VfioGroupMember> GroupMembers() =>
+        VfioGroup.MembersOf(_group, Sysfs) is { Count: > 0 } members ? members : [new VfioGroupMember(_host.Name, _host.Driver)];
 
     private string RegionTitle(VfioDevice device, int index) => device.IsPci
         ? index switch

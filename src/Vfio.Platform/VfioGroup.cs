@@ -57,6 +57,23 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
         throw new VfioException("find device", deviceName, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfs, deviceName));
     }
 
+    /// <summary>The devices of IOMMU group <paramref name="number"/> and their drivers, from sysfs
+    /// (<c>/sys/kernel/iommu_groups/N/devices</c>), in name order: what decides whether the group is viable.</summary>
+    /// <param name="number">The IOMMU group number (<see cref="GroupNumberOf(string, string)"/>).</param>
+    /// <param name="sysfsRoot">The sysfs mount.</param>
+    /// <returns>The members; empty when sysfs has no such group.</returns>
+    /// <example>
+    /// <code>
+    /// var blocking = VfioGroup.MembersOf(VfioGroup.GroupNumberOf("0000:00:01.0"))
+    ///     .Where(m => m.Driver is not (null or "vfio-pci"));
+    /// </code>
+    /// </example>
+    public static IReadOnlyList<VfioGroupMember> MembersOf(int number, string sysfsRoot = Sysfs.DefaultRoot)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(number);
+        return Discovery.SysfsDevices.GroupMembers(new Sysfs(sysfsRoot), number.ToString(CultureInfo.InvariantCulture));
+    }
+
     internal static VfioGroup Open(VfioContainer container, string path, bool isNoIommu)
     {
         var sys = container.Sys;
@@ -107,17 +124,9 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
     /// <summary>Names the devices of the group and their drivers, for the not-viable message.</summary>
     private string DescribeMembers()
     {
-        var sysfs = _container.Sysfs;
         var name = System.IO.Path.GetFileName(Path).Replace("noiommu-", "", StringComparison.Ordinal);
-        var devices = System.IO.Path.Combine(sysfs.SysfsRoot, "kernel", "iommu_groups", name, "devices");
-        if (!sysfs.IsDirectory(devices))
-        {
-            return "";
-        }
-
-        var members = sysfs.Entries(devices).Select(d =>
-            $"{System.IO.Path.GetFileName(d)} ({sysfs.LinkName(System.IO.Path.Combine(d, "driver")) ?? "no driver"})");
-        return $"Members: {string.Join(", ", members)}.";
+        var members = Discovery.SysfsDevices.GroupMembers(_container.Sysfs, name);
+        return members.Count == 0 ? "" : $"Members: {string.Join(", ", members.Select(m => $"{m.Name} ({m.Driver ?? "no driver"})"))}.";
     }
 
     /// <summary>Opens a device of the group by its name (platform device name or PCI address).</summary>

@@ -93,6 +93,55 @@ public sealed class SysfsSeamTests
     }
 
     [Fact]
+    public void A_devices_group_node_is_the_one_under_the_trees_dev_root_that_exists()
+    {
+        using var tree = TreeInGroup7();
+        var vfio = Path.Combine(tree.DevRoot, "vfio");
+
+        Assert.Null(HostDevice.Find(tree, FakeSysfsTree.Device).GroupNode); // bound, but no node yet (no devtmpfs)
+
+        File.WriteAllText(Path.Combine(vfio, "noiommu-7"), "");
+        Assert.Equal(Path.Combine(vfio, "noiommu-7"), HostDevice.Find(tree, FakeSysfsTree.Device).GroupNode);
+
+        File.WriteAllText(Path.Combine(vfio, "7"), "");
+        var device = Assert.Single(HostDevice.Enumerate(tree, "platform"));
+        Assert.Equal(Path.Combine(vfio, "7"), device.GroupNode); // an IOMMU-backed node is taken first, as binding does
+    }
+
+    [Fact]
+    public void A_device_without_a_group_has_no_group_node_even_when_another_groups_node_exists()
+    {
+        using var tree = new FakeSysfsTree(); // on its native driver: no iommu_group link
+        File.WriteAllText(Path.Combine(tree.DevRoot, "vfio", "0"), "");
+
+        var device = HostDevice.Find(tree, FakeSysfsTree.Device);
+
+        Assert.Null(device.IommuGroup);
+        Assert.Null(device.GroupNode);
+    }
+
+    [Fact]
+    public void A_groups_members_are_listed_in_name_order_with_their_drivers_and_a_missing_group_has_none()
+    {
+        using var tree = TreeInGroup7();
+        var other = Path.Combine(tree.SysfsRoot, "devices", "platform", "ff160000.mmc");
+        Directory.CreateDirectory(other);
+        File.CreateSymbolicLink(Path.Combine(other, "driver"), Path.Combine(tree.SysfsRoot, "bus", "platform", "drivers", FakeSysfsTree.NativeDriver));
+        File.CreateSymbolicLink(Path.Combine(tree.SysfsRoot, "kernel", "iommu_groups", "7", "devices", "ff160000.mmc"), other);
+        Directory.CreateDirectory(Path.Combine(tree.SysfsRoot, "devices", "platform", "ff150000.mmc"));
+        File.CreateSymbolicLink(Path.Combine(tree.SysfsRoot, "kernel", "iommu_groups", "7", "devices", "ff150000.mmc"),
+            Path.Combine(tree.SysfsRoot, "devices", "platform", "ff150000.mmc"));
+
+        var members = VfioGroup.MembersOf(7, tree.SysfsRoot);
+
+        Assert.Equal(
+            [new VfioGroupMember("ff150000.mmc", null), new VfioGroupMember("ff160000.mmc", FakeSysfsTree.NativeDriver), new VfioGroupMember(FakeSysfsTree.Device, "vfio-platform")],
+            members);
+        Assert.Empty(VfioGroup.MembersOf(8, tree.SysfsRoot));
+        Assert.Throws<ArgumentOutOfRangeException>(() => VfioGroup.MembersOf(-1, tree.SysfsRoot));
+    }
+
+    [Fact]
     public void A_holder_whose_name_cannot_be_read_still_stops_the_release()
     {
         using var tree = BoundAndHeldBy31337();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Sdhci.Probe.Sdhci;
 using Vfio.Native;
 using Vfio.Platform;
+using Vfio.Platform.Discovery;
 
 namespace Sdhci.Probe.Commands;
 
@@ -17,7 +18,7 @@ internal static class CommonOptions
 
     public static Option<bool> BindForCommand() => new("--bind") { Description = "Bind the controller to VFIO for this command only, and give it back to its driver after." };
 
-    public static Option<string> SysfsRoot() => new("--sysfs") { Description = "Where sysfs is mounted (for tests).", DefaultValueFactory = _ => "/sys", Hidden = true };
+    public static Option<string> SysfsRoot() => new("--sysfs") { Description = "Where sysfs is mounted (for tests).", DefaultValueFactory = _ => HostDevice.DefaultSysfsRoot, Hidden = true };
 
     /// <summary>Runs a command body; any failure becomes one line on stderr and its exit code (see <see cref="Fail"/>).</summary>
     public static int Run(Func<int> body) => Run(null, body);

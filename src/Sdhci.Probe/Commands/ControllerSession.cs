@@ -53,7 +53,7 @@ internal sealed class ControllerSession : IDisposable
     /// <param name="useIommufd">Open it through its device cdev and an iommufd instead of its group.</param>
     /// <param name="busMaster">Set the PCI command register's Bus Master Enable (DMA and MSI need it). Off for
     /// commands that only look (dump) or take a wired interrupt (irq): they leave the device as they found it.</param>
-    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = "/sys", bool useIommufd = false, bool busMaster = false)
+    public static ControllerSession Open(string name, bool noIommu, bool bindFirst, string sysfsRoot = Vfio.Platform.Discovery.HostDevice.DefaultSysfsRoot, bool useIommufd = false, bool busMaster = false)
     {
         var info = BindCommands.RequireController(name, sysfsRoot);
 

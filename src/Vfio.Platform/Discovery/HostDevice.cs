@@ -41,6 +41,17 @@ public sealed record HostDevice(
     ushort? DeviceId,
     uint? ClassCode)
 {
+    /// <summary>Where the kernel mounts sysfs: the default <c>sysfsRoot</c> of <see cref="Find(string, string)"/>,
+    /// <see cref="Enumerate(string, string)"/>, <see cref="VfioGroup.GroupNumberOf(string, string)"/>,
+    /// <see cref="VfioGroup.MembersOf"/> and of every option that names the root. Tools that take a
+    /// <c>--sysfs</c> for tests default to it.</summary>
+    public const string DefaultSysfsRoot = Sysfs.DefaultRoot;
+
+    /// <summary>The VFIO group node that exists for the device's IOMMU group: <c>/dev/vfio/N</c>, or
+    /// <c>/dev/vfio/noiommu-N</c> for a no-IOMMU group. Null without a group, or while neither node exists
+    /// (not bound to a VFIO driver, or no devtmpfs).</summary>
+    public string? GroupNode { get; init; }
+
     /// <summary>True while the device is bound to a VFIO driver.</summary>
     public bool IsBoundToVfio => Driver is "vfio-platform" or "vfio-pci" or "vfio-amba";
 
@@ -97,7 +108,10 @@ public sealed record HostDevice(
             Strings(sysfs, Path.Combine(ofNode, "interrupt-names")),
             (ushort?)Hex(sysfs, Path.Combine(path, "vendor")),
             (ushort?)Hex(sysfs, Path.Combine(path, "device")),
-            Hex(sysfs, Path.Combine(path, "class")));
+            Hex(sysfs, Path.Combine(path, "class")))
+        {
+            GroupNode = group is null ? null : SysfsDevices.GroupNode(sysfs, group),
+        };
     }
 
     /// <summary>A device-tree string list property: NUL-separated strings.</summary>

@@ -34,6 +34,21 @@ internal static class SysfsDevices
             .Select(Path.GetFileName)
             .FirstOrDefault(name => name!.StartsWith("vfio", StringComparison.Ordinal) && sysfs.Exists(Path.Combine(devicePath, "vfio-dev", name, "dev")));
 
+    /// <summary>The group node of IOMMU group <paramref name="group"/> that exists: <c>DEV/vfio/N</c>, or
+    /// <c>DEV/vfio/noiommu-N</c> for a no-IOMMU group; null while neither does (no VFIO driver bound yet, or
+    /// no devtmpfs).</summary>
+    public static string? GroupNode(ISysfs sysfs, string group)
+    {
+        var vfio = Path.Combine(sysfs.DevRoot, "vfio");
+        return new[] { Path.Combine(vfio, group), Path.Combine(vfio, $"noiommu-{group}") }.FirstOrDefault(sysfs.Exists);
+    }
+
+    /// <summary>The devices of IOMMU group <paramref name="group"/> (<c>SYSFS/kernel/iommu_groups/N/devices</c>)
+    /// with their drivers, in name order; none when the group is not there.</summary>
+    public static IReadOnlyList<VfioGroupMember> GroupMembers(ISysfs sysfs, string group) =>
+        [.. sysfs.Entries(Path.Combine(sysfs.SysfsRoot, "kernel", "iommu_groups", group, "devices"))
+            .Select(d => new VfioGroupMember(Path.GetFileName(d), sysfs.LinkName(Path.Combine(d, "driver"))))];
+
     /// <summary>The hint for a device on no bus.</summary>
     public static string NotFound(ISysfs sysfs, string name) => $"No device {name} under {sysfs.SysfsRoot}/bus/{{{string.Join(',', Buses)}}}/devices.";
 }

@@ -244,11 +244,7 @@ public sealed class VfioDeviceBinding : IDisposable
         GroupNumber = number;
         var vfio = Path.Combine(_sysfs.DevRoot, "vfio");
         string? node = null;
-        var appeared = WaitFor(_options, () =>
-        {
-            node = new[] { Path.Combine(vfio, group), Path.Combine(vfio, $"noiommu-{group}") }.FirstOrDefault(_sysfs.Exists);
-            return node is not null;
-        });
+        var appeared = WaitFor(_options, () => (node = Discovery.SysfsDevices.GroupNode(_sysfs, group)) is not null);
         GroupPath = appeared ? node! : throw new VfioException("wait for group node", Device, Errno.ETIMEDOUT,
             $"Neither {vfio}/{group} nor {vfio}/noiommu-{group} appeared within {_options.Timeout.TotalSeconds:0.#} s (is devtmpfs mounted, or udev running?).");
     }

@@ -14,7 +14,7 @@ namespace Sdhci.Probe.Tests;
 /// its "bus". Faults can be injected, and every touch of the data port outside a PIO data phase is
 /// counted as a violation.
 /// </summary>
-internal sealed class FakeSdController : IRegisterBus
+internal sealed class FakeSdController : RegisterBusModel
 {
     private readonly record struct Fault(SdhciInterrupt Error, ushort AutoCmdStatus, bool RemoveCard, bool Completes = false);
 
@@ -47,6 +47,7 @@ internal sealed class FakeSdController : IRegisterBus
     private byte[] _sdmaBlock = [];
 
     public FakeSdController(ulong capabilities, ushort version, int length, FakeSdCard? card = null)
+        : base(length)
     {
         _regs = new byte[length];
         Capabilities = capabilities;
@@ -66,8 +67,6 @@ internal sealed class FakeSdController : IRegisterBus
     public ushort Version { get; }
 
     public FakeSdCard Card { get; set; }
-
-    public int Length => _regs.Length;
 
     // ---- what tests look at --------------------------------------------------------------------
 
@@ -236,45 +235,11 @@ internal sealed class FakeSdController : IRegisterBus
 
     // ---- IRegisterBus ----------------------------------------------------------------------------
 
-    public byte Read8(int offset) => (byte)Read(offset, 1);
-
-    public ushort Read16(int offset) => (ushort)Read(offset, 2);
-
-    public uint Read32(int offset) => Read(offset, 4);
-
-    public void Write8(int offset, byte value) => Write(offset, 1, value);
-
-    public void Write16(int offset, ushort value) => Write(offset, 2, value);
-
-    public void Write32(int offset, uint value) => Write(offset, 4, value);
-
-    public ulong Read64(int offset) => throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
-
-    public void Write64(int offset, ulong value) => throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
-
-    public void ReadRepeated32(int offset, Span<uint> destination)
+    // The base checked bounds and alignment. SDHCI registers are 32 bits wide at most.
+    protected override ulong Read(int offset, int width)
     {
-        for (var i = 0; i < destination.Length; i++)
-            destination[i] = Read32(offset);
-    }
-
-    public void WriteRepeated32(int offset, ReadOnlySpan<uint> source)
-    {
-        foreach (var value in source)
-            Write32(offset, value);
-    }
-
-    private static void Check(int offset, int width, int length)
-    {
-        if (offset < 0 || offset + width > length)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"0x{offset:x} + {width} is outside the window.");
-        if (offset % width != 0)
-            throw new ArgumentException($"A {width}-byte access at 0x{offset:x} is misaligned.", nameof(offset));
-    }
-
-    private uint Read(int offset, int width)
-    {
-        Check(offset, width, _regs.Length);
+        if (width == 8)
+            throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
         if (Dead)
             return width == 4 ? uint.MaxValue : (1u << (width * 8)) - 1;
         if (offset is >= 0x20 and < 0x24)
@@ -290,9 +255,11 @@ internal sealed class FakeSdController : IRegisterBus
         return width == 4 ? shifted : shifted & ((1u << (width * 8)) - 1);
     }
 
-    private void Write(int offset, int width, uint value)
+    protected override void Write(int offset, int width, ulong wide)
     {
-        Check(offset, width, _regs.Length);
+        if (width == 8)
+            throw new InvalidOperationException($"A 64-bit access at 0x{offset:x}: SDHCI registers are 32 bits wide at most.");
+        var value = (uint)wide;
         if (Dead)
             return;
         if (offset is >= StatusOffset and < StatusOffset + 4)

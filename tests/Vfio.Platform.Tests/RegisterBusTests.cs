@@ -61,48 +61,27 @@ public sealed class RegisterBusTests
         Assert.Throws<InvalidOperationException>(() => default(MmioBus).Read32(0));
     }
 
+    [Fact]
+    public void A_model_is_asked_only_for_accesses_inside_it_and_aligned()
+    {
+        var model = new RecordingBus(0x100);
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Read32(0x100));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Read32(-4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Write16(0x31, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.ReadRepeated32(0xFE, new uint[2]));
+        Assert.Empty(model.Log);
+        Assert.Equal(0UL, model.Read64(0xF8));
+        Assert.Equal(["R8@0xf8"], model.Log);
+    }
+
     /// <summary>A device model that records every access as "R4@0x24" / "W2@0xe=0x1234".</summary>
-    private sealed class RecordingBus(int length) : IRegisterBus
+    private sealed class RecordingBus(int length) : RegisterBusModel(length)
     {
         public byte[] Memory { get; } = new byte[length];
 
         public List<string> Log { get; } = [];
 
-        public int Length => Memory.Length;
-
-        public byte Read8(int offset) => (byte)Read(offset, 1);
-
-        public ushort Read16(int offset) => (ushort)Read(offset, 2);
-
-        public uint Read32(int offset) => (uint)Read(offset, 4);
-
-        public ulong Read64(int offset) => Read(offset, 8);
-
-        public void Write8(int offset, byte value) => Write(offset, 1, value);
-
-        public void Write16(int offset, ushort value) => Write(offset, 2, value);
-
-        public void Write32(int offset, uint value) => Write(offset, 4, value);
-
-        public void Write64(int offset, ulong value) => Write(offset, 8, value);
-
-        public void ReadRepeated32(int offset, Span<uint> destination)
-        {
-            for (var i = 0; i < destination.Length; i++)
-            {
-                destination[i] = Read32(offset);
-            }
-        }
-
-        public void WriteRepeated32(int offset, ReadOnlySpan<uint> source)
-        {
-            foreach (var value in source)
-            {
-                Write32(offset, value);
-            }
-        }
-
-        private ulong Read(int offset, int width)
+        protected override ulong Read(int offset, int width)
         {
             Log.Add($"R{width}@0x{offset:x}");
             ulong value = 0;
@@ -114,7 +93,7 @@ public sealed class RegisterBusTests
             return value;
         }
 
-        private void Write(int offset, int width, ulong value)
+        protected override void Write(int offset, int width, ulong value)
         {
             Log.Add($"W{width}@0x{offset:x}=0x{value:x}");
             for (var i = 0; i < width; i++)

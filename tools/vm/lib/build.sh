@@ -14,13 +14,8 @@ build_arch() {
 cmd_build() {
 	local what=${1:-all} a
 	local -a arches
-	if [[ $what == all ]]; then
-		arches=("${GUEST_NAMES[@]}")
-	elif guest_known "$what"; then
-		arches=("$what")
-	else
-		die "usage: rig build [$(guest_names_text '|')|all]"
-	fi
+	select_guests "$what" build
+	arches=("${SELECTED_GUESTS[@]}")
 	SHOW_CACHED=1
 	resolve_apt
 	card_image >/dev/null

@@ -146,3 +146,16 @@ rig_conf() {
 	printf 'RIG_ARCH=%s\nRIG_OUT_TTY=%s\nRIG_VFIO_DEVICE=%s\nRIG_CARD_BLOCK=%s\n' \
 		"$1" "$(guest "$1" OUT_TTY)" "$(guest "$1" VFIO_DEVICE)" "$(guest "$1" CARD_BLOCK)"
 }
+
+# The guests a command that takes "NAME|all" names, into the array SELECTED_GUESTS; anything else is
+# the command's usage error. Used by build and selftest.
+select_guests() {
+	local what=$1 command=$2
+	if [[ $what == all ]]; then
+		SELECTED_GUESTS=("${GUEST_NAMES[@]}")
+	elif guest_known "$what"; then
+		SELECTED_GUESTS=("$what")
+	else
+		die "usage: rig $command [$(guest_names_text '|')|all]"
+	fi
+}

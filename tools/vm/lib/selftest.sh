@@ -27,13 +27,8 @@ build_smoke() {
 cmd_selftest() {
 	local what=${1:-all} a fails=0
 	local -a arches
-	if [[ $what == all ]]; then
-		arches=("${GUEST_NAMES[@]}")
-	elif guest_known "$what"; then
-		arches=("$what")
-	else
-		die "usage: rig selftest [$(guest_names_text '|')|all]"
-	fi
+	select_guests "$what" selftest
+	arches=("${SELECTED_GUESTS[@]}")
 	local card expected_size
 	card=$(card_image)
 	expected_size=$(($(stat -c %s "$card") / 512))

@@ -5,9 +5,20 @@
  * CMD0, poll + read the eventfd, read and clear the status, unmask (AUTOMASKED).
  * Latency = from just before the command write to just after the eventfd read.
  *
- * Usage: irq-latency GROUP DEVICE N     (GROUP as printed by rig-bind-vfio)
+ * With "cmd": the C baseline of one command through the SD driver (sdhci-probe irq --through-driver).
+ * send_command below does what SdhciHost<TBus>.SendCommand(0, 0, SdResponseType.None) does, register
+ * access for register access, clock read for clock read (src/Sdhci.Probe/Sdhci/SdhciHost.cs Send,
+ * WaitForLinesFree, ReadResponse; SdhciHost.Interrupts.cs WaitFor, Service, ClearStatus;
+ * SdhciHost.Errors.cs ThrowOnError): the interrupts enabled as its Initialize enables them (0x34/0x38
+ * 32 bits), then per command: Present State until Command Inhibit (CMD) is clear, Argument, Transfer
+ * Mode, Command, then until Command Complete is latched: poll + read the eventfd, read the 32-bit
+ * status, write back what is set (all but Card Interrupt and Error Interrupt), unmask (AUTOMASKED).
+ * Latency = the whole send_command call. A command with no interrupt within 1 s counts as lost.
+ *
+ * Usage: irq-latency GROUP DEVICE N [cmd]     (GROUP as printed by rig-bind-vfio)
  * Prints key=value lines: irq.serviced, irq.lost, irq.p50_us, irq.p99_us, irq.p999_us, irq.max_us.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <poll.h>
@@ -40,9 +51,95 @@ static int set_irqs(int fd, uint32_t flags, int32_t efd)
 	return ioctl(fd, VFIO_DEVICE_SET_IRQS, s);
 }
 
+static int64_t now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+/* SDHCI Normal and Error Interrupt Status bits as one 32-bit register (0x30), as the driver services them. */
+#define COMMAND_COMPLETE 0x00000001u
+#define CARD_REMOVAL     0x00000080u
+#define NOT_CLEARABLE    0x00008100u  /* Card Interrupt, Error Interrupt: not cleared through 0x30 */
+#define ALL_ERRORS       0xFFFF0000u
+/* SdhciHost.HandledInterrupts: command and transfer complete, DMA, buffer ready, card removal, command and data errors. */
+#define HANDLED          0x03FF00BBu
+#define COMMAND_TIMEOUT_NS 1000000000LL  /* SdhciHostOptions.CommandTimeout */
+
+struct host { volatile uint8_t *r; int fd, efd, automasked; uint32_t latched; };
+#define H8(o) (*(volatile uint8_t *)(h->r + (o)))
+#define H16(o) (*(volatile uint16_t *)(h->r + (o)))
+#define H32(o) (*(volatile uint32_t *)(h->r + (o)))
+
+/* Service: read the status, clear what is set, and only then re-arm the interrupt. */
+static int service(struct host *h, int fired)
+{
+	uint32_t status = H32(0x30);
+	if (status == 0xFFFFFFFFu) {
+		if (fired && h->automasked) set_irqs(h->fd, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, -1);
+		return -ENODEV;
+	}
+	uint32_t clear = status & ~NOT_CLEARABLE;
+	if (clear)
+		H32(0x30) = clear;
+	if (fired && h->automasked)
+		set_irqs(h->fd, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, -1);
+	h->latched |= clear;
+	return 0;
+}
+
+/* One command without data and without response (CMD0): 0, or -errno (-ETIMEDOUT: no Command Complete). */
+static int __attribute__((noinline)) send_command(struct host *h, int index, uint32_t argument)
+{
+	if (index < 0 || index > 63)
+		return -EINVAL;
+	/* WaitForLinesFree: Present State (0x24) Command Inhibit (CMD), bit 0; no DAT line without data or busy. */
+	int64_t start = now_ns();
+	while (H32(0x24) & 1) {
+		if (now_ns() - start > COMMAND_TIMEOUT_NS) {
+			if (!(H32(0x24) & 1))
+				break;
+			return -EBUSY;
+		}
+	}
+	h->latched = 0;
+	H32(0x08) = argument;
+	H16(0x0C) = 0;                                  /* Transfer Mode: no data */
+	H16(0x0E) = (uint16_t)(index << 8);             /* Command: index, no response, no CRC or index check */
+	/* WaitFor(Command Complete) */
+	start = now_ns();
+	for (;;) {
+		if (h->latched & (ALL_ERRORS | CARD_REMOVAL))
+			return -EIO;
+		if (h->latched & COMMAND_COMPLETE) {
+			h->latched &= ~COMMAND_COMPLETE;
+			break;
+		}
+		int64_t remaining = COMMAND_TIMEOUT_NS - (now_ns() - start);
+		if (remaining <= 0) {
+			/* A lost interrupt costs time, not the command: look at the status once more. */
+			if (service(h, 0))
+				return -ENODEV;
+			if (h->latched & (ALL_ERRORS | CARD_REMOVAL))
+				return -EIO;
+			if (h->latched & COMMAND_COMPLETE) {
+				h->latched &= ~COMMAND_COMPLETE;
+				break;
+			}
+			return -ETIMEDOUT;
+		}
+		struct pollfd pfd = { .fd = h->efd, .events = POLLIN };
+		int ready = poll(&pfd, 1, (int)((remaining + 999999) / 1000000));
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		uint64_t count = 0;
+		if (ready == 1 && read(h->efd, &count, 8) == 8 && count && service(h, 1))
+			return -ENODEV;
+	}
+	/* ReadResponse(None): no register is read. */
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4) { fprintf(stderr, "usage: %s GROUP DEVICE N\n", argv[0]); return 2; }
+	int cmd = argc == 5 && !strcmp(argv[4], "cmd");
+	if (argc != 4 && !cmd) { fprintf(stderr, "usage: %s GROUP DEVICE N [cmd]\n", argv[0]); return 2; }
 	int n = atoi(argv[3]);
 	unsigned long type = strstr(argv[1], "noiommu-") ? VFIO_NOIOMMU_IOMMU : VFIO_TYPE1v2_IOMMU;
 	int container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
@@ -68,14 +165,27 @@ int main(int argc, char **argv)
 	R16(0x2C) = 0x8001;                             /* internal clock, identification divider */
 	while (!(R16(0x2C) & 2) && now_us() - t0 < 2e6) ;
 	R16(0x2C) = R16(0x2C) | 4;                      /* SD clock on */
-	R16(0x34) = 1; R16(0x38) = 1; R16(0x30) = 0xFFFF;
+	if (cmd) {
+		R32(0x34) = HANDLED; R32(0x38) = HANDLED; R32(0x30) = ~NOT_CLEARABLE;   /* as SdhciHost.EnableInterrupts */
+	} else {
+		R16(0x34) = 1; R16(0x38) = 1; R16(0x30) = 0xFFFF;
+	}
 
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0 || set_irqs(fd, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, efd)) die("SET_IRQS");
 	int automasked = (ii.flags & VFIO_IRQ_INFO_AUTOMASKED) != 0;
 	double *lat = calloc(n, sizeof *lat);
 	int serviced = 0, lost = 0;
-	for (int i = 0; i < n; i++) {
+	struct host h = { .r = r, .fd = fd, .efd = efd, .automasked = automasked };
+	for (int i = 0; cmd && i < n; i++) {
+		int64_t t = now_ns();
+		int e = send_command(&h, 0, 0);
+		int64_t done = now_ns();
+		if (e == -ETIMEDOUT) { lost++; continue; }
+		if (e) { fprintf(stderr, "irq-latency: CMD0: %s\n", strerror(-e)); return 1; }
+		lat[serviced++] = (done - t) / 1e3;
+	}
+	for (int i = 0; !cmd && i < n; i++) {
 		R32(0x08) = 0;
 		double sent = now_us();
 		R16(0x0E) = 0;                          /* CMD0, no response */

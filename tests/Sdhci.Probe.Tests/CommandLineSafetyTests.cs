@@ -128,6 +128,19 @@ public class CommandLineSafetyTests
     [Fact]
     public void Irq_with_no_count_is_a_usage_error() => Assert.Equal(ExitCodes.Usage, CardCommandKit.Run("irq", Device, "--count", "0"));
 
+    [Theory]
+    [InlineData("--through-driver", "--count", "0")]
+    [InlineData("--through-driver=maybe")]                      // a flag: true or false, nothing else
+    public void Irq_through_the_driver_checks_its_arguments_before_the_device_is_opened(params string[] options) =>
+        Assert.Equal(ExitCodes.Usage, CardCommandKit.Run(["irq", Device, .. options]));
+
+    [Theory]
+    [InlineData("--through-driver")]
+    [InlineData("--through-driver=true")]
+    [InlineData("--through-driver=false")]
+    public void Irq_through_the_driver_is_a_flag_that_gets_as_far_as_the_missing_device(string option) =>
+        Assert.Equal(ExitCodes.Failed, CardCommandKit.Run("irq", Device, option, "--count", "3"));
+
     [Fact]
     public void Dump_and_init_of_a_missing_device_fail_with_exit_1()
     {

@@ -644,21 +644,6 @@ internal static class CardCommands
         return text.ToString();
     }
 
-    /// <summary>The VFIO interrupt as the engine's interrupt: wait on the eventfd; after the engine
-    /// cleared the status, unmask the level-triggered line.</summary>
-    private sealed class VfioSdhciInterrupt(VfioInterrupt irq) : ISdhciInterrupt
-    {
-        public bool Wait(TimeSpan timeout) => irq.Wait(timeout) != 0;
-
-        public void Acknowledge()
-        {
-            if (irq.Info.IsAutomasked)
-            {
-                irq.Unmask();
-            }
-        }
-    }
-
     /// <summary>A pinned buffer and its mapping for the controller: unmapped, then freed, on dispose.</summary>
     private sealed class VfioDmaMemory : IOwnedDmaMemory
     {

@@ -79,7 +79,7 @@ public sealed partial class SdhciHost<TBus>
         var divider = SdhciClock.DividerFor(baseHz, targetHz, Version.SpecVersion);
         var clock = (ushort)S.InternalClockEnable.With((uint)SdhciClock.EncodeDivider(divider), true);
         _regs.Write(S.ClockControl, clock);
-        if (!PollUntil(() => S.InternalClockStable.Get(_regs.Read(S.ClockControl)), Options.ClockStableTimeout))
+        if (!PollUntil(_regs, static regs => S.InternalClockStable.Get(regs.Read(S.ClockControl)), Options.ClockStableTimeout))
         {
             throw new SdhciException(SdhciError.ClockNotStable,
                 $"Internal Clock Stable never came within {Format(Options.ClockStableTimeout)} (Clock Control 0x{_regs.Read(S.ClockControl):x4}).");

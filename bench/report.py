@@ -271,7 +271,7 @@ NAMED = ["read32", "write32", "modify32"]
 jn = jit_named(glob.glob(os.path.join(out, "bdn", "results", "*-asm.md")))
 gn = gcc_static(os.path.join(out, "baseline.s"), [f"named_{n}" for n in NAMED])
 emit()
-emit("## Named registers: RegisterBlock<TBlock> vs C with #define'd offsets")
+emit("## Named registers: RegisterBlock<TBlock, MmioBus> vs C with #define'd offsets")
 emit()
 rows = []
 for n in NAMED:

@@ -43,10 +43,3 @@ public class SystemCallException : IOException
         return hint is null ? text : $"{text}. {hint}";
     }
 }
-
-/// <summary>Symbolic errno names, from the generated <see cref="Errno"/> table.</summary>
-public static class ErrnoNames
-{
-    /// <summary>The name of <paramref name="errno"/> (<c>EBUSY</c>), or <c>errno N</c>.</summary>
-    public static string Of(int errno) => Errno.NameOf(errno) ?? $"errno {errno}";
-}

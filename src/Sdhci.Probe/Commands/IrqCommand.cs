@@ -6,9 +6,6 @@ using S = Sdhci.Probe.Sdhci.SdhciBlock;
 
 namespace Sdhci.Probe.Commands;
 
-/// <summary>What <c>irq</c> measured.</summary>
-internal sealed record IrqReport(string Device, int Requested, int Serviced, int Lost, bool Automasked, double P50Microseconds, double P99Microseconds, double P999Microseconds, double MaxMicroseconds);
-
 /// <summary><c>sdhci-probe irq</c>: real controller interrupts (command complete of CMD0), serviced from
 /// userspace the VFIO way: wait on the eventfd, clear the cause in the controller, unmask. With
 /// <c>--through-driver</c> each one is caused by a whole command through the SD driver

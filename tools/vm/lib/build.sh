@@ -16,6 +16,7 @@ cmd_build() {
 	local -a arches
 	select_guests "$what" build
 	arches=("${SELECTED_GUESTS[@]}")
+	# shellcheck disable=SC2034 # read by cached() in lib/common.sh
 	SHOW_CACHED=1
 	resolve_apt
 	card_image >/dev/null

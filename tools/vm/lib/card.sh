@@ -8,6 +8,7 @@ readonly RECIPE_CARD=1
 readonly CARD_MIB=64
 # The nvme's namespace (x86_64, arm64-virt): an image of the card's recipe, this size
 # whatever --card-mib says, so tests know its blocks (Rig.CardRecipeHash).
+# shellcheck disable=SC2034 # read by lib/build.sh, lib/cache.sh and lib/run.sh
 readonly NVME_MIB=16
 
 # The card image of SIZE MiB (default CARD_MIB; over 2048 QEMU models an SDHC card).

@@ -149,6 +149,7 @@ rig_conf() {
 
 # The guests a command that takes "NAME|all" names, into the array SELECTED_GUESTS; anything else is
 # the command's usage error. Used by build and selftest.
+# shellcheck disable=SC2034 # SELECTED_GUESTS is the result, read by the caller
 select_guests() {
 	local what=$1 command=$2
 	if [[ $what == all ]]; then

@@ -100,6 +100,7 @@ cmd_run() {
 	local arch=$1
 	shift
 	guest_known "$arch" || die "unknown architecture '$arch' ($(guest_names_text))"
+	# shellcheck disable=SC2153 # CARD_MIB is lib/card.sh's default, card_mib this run's
 	local timeout=${VFIO_RIG_TIMEOUT:-300} console='' append='' card_spec='' card_mib=$CARD_MIB ram_mib='' kernel_variant='' eject_on=''
 	local -a payloads=()
 	while [[ $# -gt 0 ]]; do

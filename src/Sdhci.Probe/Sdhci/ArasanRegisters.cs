@@ -41,9 +41,6 @@ namespace Sdhci.Probe.Sdhci;
 /// </example>
 public static class ArasanRegisters
 {
-    /// <summary>Where the 5.1 core's command queue engine starts.</summary>
-    public const int CqeBase = ArasanBlock.CqeBase;
-
     /// <summary>
     /// 0x78, 32-bit: Arasan vendor register (the kernel's <c>SDHCI_ARASAN_VENDOR_REGISTER</c>), in the
     /// standard block's reserved space. Its only documented bit selects HS400 enhanced strobe.

@@ -42,9 +42,9 @@ public static class SdhciDump
     {
         ArgumentNullException.ThrowIfNull(io);
         options ??= SdhciDumpOptions.Standard;
-        if (io.Length < R.StandardBlockLength)
+        if (io.Length < SdhciBlock.Size)
             throw new ArgumentException(
-                $"The register window is 0x{io.Length:x} bytes; an SD host controller has 0x{R.StandardBlockLength:x}. Is this the right region?",
+                $"The register window is 0x{io.Length:x} bytes; an SD host controller has 0x{SdhciBlock.Size:x}. Is this the right region?",
                 nameof(io));
 
         var registers = R.All.AsEnumerable();

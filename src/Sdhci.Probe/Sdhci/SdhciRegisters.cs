@@ -24,9 +24,6 @@ namespace Sdhci.Probe.Sdhci;
 /// </example>
 public static class SdhciRegisters
 {
-    /// <summary>Size of the standard register block; vendor registers start above it.</summary>
-    public const int StandardBlockLength = 0x100;
-
     // Each register's offset, width and access kind come from its typed declaration in SdhciBlock: written once.
     private static SdhciRegister Reg<TAccess>(Register8<SdhciBlock, TAccess> register, string name, string? kernelName, params SdhciField[] fields)
         where TAccess : struct, Access.IKind =>

@@ -10,7 +10,7 @@ namespace Sdhci.Probe.Sdhci;
 /// io.Write(SdhciRegisters.ClockControl, 0x0001);                // one 16-bit write
 /// </code>
 /// </example>
-public static class RegisterIoExtensions
+public static class SdhciRegisterExtensions
 {
     /// <summary>Reads <paramref name="register"/> with its own width; 64-bit registers are read as two 32-bit halves, low half first.</summary>
     /// <param name="io">The register window.</param>

@@ -69,7 +69,7 @@ internal static class IrqCommand
     private static IrqReport Service(ControllerSession session, string name, int count, CancellationToken stop)
     {
         var regs = session.Registers;
-        PowerUp(regs);
+        PowerUp(session);
         try
         {
             regs.Write(S.NormalInterruptStatusEnable, (ushort)SdhciInterrupt.CommandComplete);
@@ -110,7 +110,7 @@ internal static class IrqCommand
         }
         finally
         {
-            Quiet(regs);
+            Quiet(session);
         }
     }
 
@@ -150,7 +150,7 @@ internal static class IrqCommand
         }
         finally
         {
-            Quiet(session.Registers);
+            Quiet(session);
         }
     }
 
@@ -161,13 +161,13 @@ internal static class IrqCommand
         return new IrqReport(name, count, serviced, lost, automasked, At(0.50), At(0.99), At(0.999), At(1.0));
     }
 
-    /// <summary>Software Reset For All on the way out: no bus power, no clock, no interrupt left enabled.</summary>
-    private static void Quiet(RegisterBlock<SdhciBlock, MmioBus> regs)
+    /// <summary>Software Reset For All on the way out (the driver's reset, with its timeout): no bus power, no clock,
+    /// no interrupt left enabled.</summary>
+    private static void Quiet(ControllerSession session)
     {
         try
         {
-            regs.Write(S.SoftwareReset, 0x01);
-            Until(() => (regs.Read(S.SoftwareReset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
+            Engine(session).Reset(SdhciReset.All);
         }
         catch (SdhciException)
         {
@@ -175,26 +175,16 @@ internal static class IrqCommand
         }
     }
 
-    /// <summary>Reset, 3.3 V bus power and an identification-speed clock: enough for CMD0 to complete.</summary>
-    private static void PowerUp(RegisterBlock<SdhciBlock, MmioBus> regs)
+    /// <summary>Reset, bus power and the identification clock, as the driver does them: enough for CMD0 to complete.
+    /// The bare loop then programs only Command Complete, as the C baseline does.</summary>
+    private static void PowerUp(ControllerSession session)
     {
-        regs.Write(S.SoftwareReset, 0x01);
-        Until(() => (regs.Read(S.SoftwareReset) & 0x01) == 0, SdhciError.ResetTimeout, "software reset");
-        regs.Write(S.PowerControl, 0x0F); // 3.3 V, power on
-        regs.Write(S.ClockControl, 0x8001); // divided clock, internal clock enable
-        Until(() => (regs.Read(S.ClockControl) & 0x0002) != 0, SdhciError.ClockNotStable, "internal clock stable");
-        regs.Write(S.ClockControl, (ushort)(regs.Read(S.ClockControl) | 0x0004));
+        var host = Engine(session);
+        host.Reset(SdhciReset.All);
+        host.PowerOn();
+        host.SetClock(host.Options.IdentificationClockHz);
     }
 
-    private static void Until(Func<bool> condition, SdhciError error, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.ElapsedMilliseconds > 1000)
-            {
-                throw new SdhciException(error, $"the controller did not finish the {what} within 1 s");
-            }
-        }
-    }
+    /// <summary>The driver over the session's registers, polling: creating it reads the version and capabilities only.</summary>
+    private static SdhciHost<MmioBus> Engine(ControllerSession session) => new(session.Registers, new PollingInterrupt());
 }

@@ -233,7 +233,8 @@ public sealed class VfioContainer : IDmaSpace, IDmaUnmapper, IDisposable
                 List<VfioCapability> chain;
                 try
                 {
-                    chain = CapabilityChain.Parse(buffer, info.cap_offset, (int)Structs.Size<vfio_iommu_type1_info>());
+                    // What the kernel filled (argsz), not the spare room of the stack buffer: the last capability ends there.
+                    chain = CapabilityChain.Parse(buffer[..Math.Min(buffer.Length, (int)info.argsz)], info.cap_offset, (int)Structs.Size<vfio_iommu_type1_info>());
                 }
                 catch (InvalidDataException e)
                 {

@@ -164,7 +164,7 @@ public sealed class VfioDevice : IDisposable
             }
 
             var capabilities = (info.flags & VfioUapi.VFIO_REGION_INFO_FLAG_CAPS) != 0 && info.cap_offset != 0
-                ? ParseChain(buffer, info.cap_offset, size)
+                ? ParseChain(buffer[..Math.Min(buffer.Length, (int)info.argsz)], info.cap_offset, size) // what the kernel filled, not the spare room
                 : [];
             List<VfioSparseArea>? sparse = null;
             (uint, uint)? type = null;
@@ -304,9 +304,14 @@ public sealed class VfioDevice : IDisposable
     {
         const int StackFds = 64;
         var length = vfio_irq_set.data_Offset + (eventFds.Length * sizeof(int));
-        Span<byte> buffer = eventFds.Length <= StackFds ? stackalloc byte[vfio_irq_set.data_Offset + (StackFds * sizeof(int))] : new byte[length];
-        buffer = buffer[..length];
         var set = new vfio_irq_set { argsz = (uint)length, flags = flags, index = (uint)index, start = (uint)start, count = (uint)count };
+        if (eventFds.IsEmpty)
+        {
+            // Mask and unmask (the interrupt path): the 20-byte header itself, nothing copied or cleared.
+            return Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_SET_IRQS, Structs.Bytes(ref set)[..vfio_irq_set.data_Offset]);
+        }
+
+        Span<byte> buffer = eventFds.Length <= StackFds ? stackalloc byte[length] : new byte[length];
         Structs.Bytes(ref set)[..vfio_irq_set.data_Offset].CopyTo(buffer);
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(eventFds).CopyTo(vfio_irq_set.data(buffer, eventFds.Length * sizeof(int)));
         return Sys.Ioctl(_fd.Fd, VfioUapi.VFIO_DEVICE_SET_IRQS, buffer);

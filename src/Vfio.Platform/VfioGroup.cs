@@ -41,7 +41,7 @@ public sealed class VfioGroup : IDisposable, IVfioDeviceOwner
 
     internal static int GroupNumberOf(ISysfs sysfs, string deviceName)
     {
-        if (Discovery.SysfsDevices.Find(sysfs, deviceName) is { } found)
+        if (Discovery.SysfsDevices.Find(sysfs, deviceName, "GroupNumberOf") is { } found)
         {
             var device = found.Path;
             var group = sysfs.LinkName(System.IO.Path.Combine(device, "iommu_group"));

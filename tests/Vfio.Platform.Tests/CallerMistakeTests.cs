@@ -24,6 +24,22 @@ public sealed class CallerMistakeTests
     }
 
     [Fact]
+    public void Every_look_up_by_device_name_refuses_a_path_or_an_empty_name_before_reading_sysfs()
+    {
+        using var tree = new FakeSysfsTree(boundTo: "vfio-platform");
+        var options = new Iommufd.IommufdOptions { SysfsRoot = tree.SysfsRoot };
+
+        foreach (var name in new[] { "", " ", ".", "..", "../ff170000.mmc", "bus/platform" })
+        {
+            Assert.Equal("device", Assert.Throws<ArgumentException>(() => VfioGroup.GroupNumberOf(tree, name)).ParamName);
+            Assert.Equal("device", Assert.Throws<ArgumentException>(() => Discovery.HostDevice.Find(tree, name)).ParamName);
+            Assert.Equal("device", Assert.Throws<ArgumentException>(() => Iommufd.IommufdContext.FindCdev(name, options)).ParamName);
+        }
+
+        Assert.Equal(0, VfioGroup.GroupNumberOf(tree, FakeSysfsTree.Device)); // a name still works
+    }
+
+    [Fact]
     public void A_region_that_is_neither_readable_nor_writable_is_refused_as_an_argument()
     {
         var kernel = new FakeKernel();

@@ -74,8 +74,7 @@ public sealed record HostDevice(
 
     internal static HostDevice Find(ISysfs sysfs, string name)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        return SysfsDevices.Find(sysfs, name) is { } found
+        return SysfsDevices.Find(sysfs, name, "HostDevice.Find") is { } found
             ? Read(sysfs, name, found.Bus, found.Path)
             : throw new VfioException("find device", name, Native.Errno.ENODEV, SysfsDevices.NotFound(sysfs, name));
     }

@@ -11,11 +11,30 @@ internal static class SysfsDevices
     public static readonly string[] Buses = ["platform", "pci", "amba"];
 
     /// <summary><c>SYSFS/bus/BUS/devices/NAME</c>.</summary>
+    /// <summary>Refuses what is not a sysfs device name (empty, a path, "." or ".."): every look-up by a caller's
+    /// name goes through <see cref="Find"/>, so none reaches sysfs outside <c>bus/*/devices/</c>.</summary>
+    /// <exception cref="ArgumentException">Not a device name.</exception>
+    public static void CheckName(string device, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (string.IsNullOrWhiteSpace(device))
+        {
+            throw new ArgumentException($"{operation}: a device name is required (ff170000.mmc, 0000:00:01.0).", nameof(device));
+        }
+
+        if (device.Contains('/', StringComparison.Ordinal) || device is "." or "..")
+        {
+            throw new ArgumentException($"{device}: {operation}: a device is named by its sysfs name (ff170000.mmc, 0000:00:01.0), not a path.", nameof(device));
+        }
+    }
+
     public static string PathOf(ISysfs sysfs, string bus, string name) => Path.Combine(sysfs.SysfsRoot, "bus", bus, "devices", name);
 
     /// <summary>The bus and directory of <paramref name="name"/>, or null when no bus has it.</summary>
-    public static (string Bus, string Path)? Find(ISysfs sysfs, string name)
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or a path, not a sysfs device name.</exception>
+    public static (string Bus, string Path)? Find(ISysfs sysfs, string name, string operation)
     {
+        CheckName(name, operation);
         foreach (var bus in Buses)
         {
             var path = PathOf(sysfs, bus, name);

@@ -144,15 +144,10 @@ public sealed class IommufdContext : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var sysfs = new Preparation.Sysfs(options.SysfsRoot);
-        foreach (var bus in Discovery.SysfsDevices.Buses)
-        {
-            if (Discovery.SysfsDevices.CdevName(sysfs, Discovery.SysfsDevices.PathOf(sysfs, bus, deviceName)) is { } node)
-            {
-                return Path.Combine(options.DeviceDirectory, node);
-            }
-        }
-
-        return null;
+        return Discovery.SysfsDevices.Find(sysfs, deviceName, "FindCdev") is { } found
+            && Discovery.SysfsDevices.CdevName(sysfs, found.Path) is { } node
+            ? Path.Combine(options.DeviceDirectory, node)
+            : null;
     }
 
     /// <summary>Closes every device and address space, then the iommufd.</summary>

@@ -488,13 +488,7 @@ public sealed class VfioDeviceBinding : IDisposable
 
     private static string FindBus(ISysfs sysfs, string device, string operation)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(device);
-        if (device.Contains('/', StringComparison.Ordinal) || device is "." or "..")
-        {
-            throw new ArgumentException($"{device}: {operation}: a device is named by its sysfs name (ff170000.mmc, 0000:00:01.0), not a path.", nameof(device));
-        }
-
-        return Discovery.SysfsDevices.Find(sysfs, device)?.Bus
+        return Discovery.SysfsDevices.Find(sysfs, device, operation)?.Bus
             ?? throw new VfioException(operation, device, Errno.ENODEV, Discovery.SysfsDevices.NotFound(sysfs, device));
     }
 
